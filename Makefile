@@ -1,0 +1,88 @@
+# og: tiny programs for energy-monitoring data.  See README.md.
+VERSION = 0.1
+PREFIX ?= /usr/local
+MANPREFIX ?= $(PREFIX)/share/man
+CC ?= cc
+CFLAGS ?= -O2
+OGFLAGS = -std=c11 -Wall -Wextra -Werror -D_DEFAULT_SOURCE -D_GNU_SOURCE -Icommon
+LDLIBS = -lcurl -lzstd -lz -lm
+
+# BUILD=asan builds everything with ASan+UBSan into bin/asan/.
+BUILD ?=
+ifeq ($(BUILD),asan)
+OUT = bin/asan
+CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+else
+OUT = bin
+endif
+
+TOOLS = og-meta og-metric og-pack og-pull og-unpack
+LIBSRC = $(wildcard common/*.c)
+LIBOBJ = $(LIBSRC:common/%.c=$(OUT)/obj/%.o)
+LIB = $(OUT)/obj/libog.a
+PROGS = $(TOOLS:%=$(OUT)/%)
+UNITSRC = $(wildcard tests/unit/*.c)
+UNITS = $(UNITSRC:tests/unit/%.c=$(OUT)/unit/%)
+
+DEBS = build-essential libcurl4-openssl-dev libjsmn-dev libzstd-dev zlib1g-dev \
+	bats bats-support bats-assert python3 tzdata gnuplot-nox parallel mawk \
+	util-linux
+
+all: $(PROGS) $(UNITS)
+
+$(OUT)/obj/%.o: common/%.c common/og.h
+	@mkdir -p $(@D)
+	$(CC) $(OGFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIBOBJ)
+
+$(OUT)/og-%: src/og-%.c $(LIB) common/og.h
+	$(CC) $(OGFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(OUT)/unit/%: tests/unit/%.c $(LIB) common/og.h
+	@mkdir -p $(@D)
+	$(CC) $(OGFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Installs the Debian packages og needs when they are missing.
+deps:
+	@missing=; for p in $(DEBS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || \
+			missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "og needs:$$missing"; \
+		echo "run: sudo apt-get install$$missing"; exit 1; \
+	fi
+
+test: deps
+	$(MAKE) all
+	$(MAKE) BUILD=asan all
+	tests/run
+
+demo: deps all
+	pipelines/demo
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
+	cp -f $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	for t in $(TOOLS); do cp -f src/$$t.1 $(DESTDIR)$(MANPREFIX)/man1/; done
+	cp -f src/og.7 $(DESTDIR)$(MANPREFIX)/man7/ 2>/dev/null || \
+		{ mkdir -p $(DESTDIR)$(MANPREFIX)/man7 && cp -f src/og.7 $(DESTDIR)$(MANPREFIX)/man7/; }
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$t $(DESTDIR)$(MANPREFIX)/man1/$$t.1; done
+	rm -f $(DESTDIR)$(MANPREFIX)/man7/og.7
+
+clean:
+	rm -rf bin
+
+.PHONY: all deps test demo install uninstall clean
+.SECONDARY: $(LIBOBJ)

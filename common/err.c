@@ -1,0 +1,73 @@
+/* err.c: diagnostics, prefixed with the program name. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "og.h"
+
+const char *argv0 = "og";
+
+void
+og_setprog(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+
+	argv0 = slash ? slash + 1 : name;
+}
+
+static void
+vmessage(const char *fmt, va_list ap)
+{
+	int saved = errno;
+	size_t len = strlen(fmt);
+
+	fprintf(stderr, "%s: ", argv0);
+	vfprintf(stderr, fmt, ap);
+	if (len > 0 && fmt[len - 1] == ':')
+		fprintf(stderr, " %s", strerror(saved));
+	fputc('\n', stderr);
+}
+
+void
+og_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	exit(OG_EXIT_DATA);
+}
+
+void
+og_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+}
+
+void
+og_version(void)
+{
+	printf("%s (og) %s\n", argv0, OG_VERSION);
+	exit(0);
+}
+
+/* -h prints the whole text to stdout; a usage error prints its first
+ * line (the synopsis) to stderr. */
+void
+og_usage(const char *text, int status)
+{
+	if (status == 0) {
+		fputs(text, stdout);
+		og_out_close();
+		exit(0);
+	}
+	fprintf(stderr, "%.*s", (int)(strcspn(text, "\n") + 1), text);
+	exit(status);
+}

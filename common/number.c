@@ -1,0 +1,345 @@
+/* number.c: exact conversion between decimal text and doubles.
+ *
+ * Most values a meter produces have few significant digits, and for those a
+ * double multiplication or division by an exact power of ten is correctly
+ * rounded.  Values with 16 or 17 digits are decided exactly in 128-bit
+ * integers; only exponent notation and very long inputs reach strtod and
+ * snprintf. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "og.h"
+
+typedef unsigned __int128 u128;
+typedef __int128 i128;
+
+#define TWO53 9007199254740992.0
+
+static const double exact10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static u128
+pow10_u128(int d)
+{
+	u128 p = 1;
+
+	while (d-- > 0)
+		p *= 10;
+	return p;
+}
+
+/*
+ * Does the decimal n * 10^-d read back as the positive double v?  Decided by
+ * comparing n * 10^-d with the rounding interval of v, scaled to integers.
+ * Returns -1 where the scaled numbers would not fit in 128 bits.
+ */
+static int
+decimal_rounds_to(uint64_t n, int d, double v)
+{
+	int exp2, k, even;
+	uint64_t m;
+	u128 p10;
+	i128 diff, half, low;
+
+	m = (uint64_t)ldexp(frexp(v, &exp2), 53);
+	k = 53 - exp2;
+	if (v < 0x1p-1022 || k < 1 || k > 66 || d < 0 || d > 21 ||
+	    n >= (uint64_t)1 << 57)
+		return -1;
+	p10 = pow10_u128(d);
+	diff = (i128)((u128)n << (k + 2)) - (i128)(4 * (u128)m * p10);
+	half = (i128)(2 * p10);
+	low = m == (uint64_t)1 << 52 ? (i128)p10 : half;
+	even = !(m & 1);
+	if (diff > half || (diff == half && !even))
+		return 0;
+	if (diff < -low || (diff == -low && !even))
+		return 0;
+	return 1;
+}
+
+static int
+parse_slow(const char *s, size_t len, double *v)
+{
+	char buf[512], *end;
+	double x;
+
+	if (len >= sizeof buf)
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	x = strtod(buf, &end);
+	if (end != buf + len || isinf(x) || isnan(x))
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/* Reads a decimal in the C locale ("42", "-0.5", "1e-3") or "nan". */
+int
+og_parse_value(const char *s, size_t len, double *v)
+{
+	const char *p = s, *end = s + len;
+	uint64_t m = 0;
+	int neg = 0, sig = 0, exp10 = 0, digits = 0, lost = 0;
+
+	if (p < end && (*p == '-' || *p == '+'))
+		neg = *p++ == '-';
+	if (end - p == 3 && (p[0] | 32) == 'n' && (p[1] | 32) == 'a' &&
+	    (p[2] | 32) == 'n') {
+		*v = NAN;
+		return 0;
+	}
+	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
+		if (sig < 19 && (m || *p != '0')) {
+			m = m * 10 + (*p - '0');
+			sig += m != 0;
+		} else if (m) {
+			exp10++;
+			lost |= *p != '0';
+		}
+	}
+	if (p < end && *p == '.') {
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
+			if (sig < 19) {
+				m = m * 10 + (*p - '0');
+				sig += m != 0;
+				exp10--;
+			} else {
+				lost |= *p != '0';
+			}
+		}
+	}
+	if (digits == 0)
+		return -1;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		int eneg = 0, e = 0, edigits = 0;
+
+		p++;
+		if (p < end && (*p == '-' || *p == '+'))
+			eneg = *p++ == '-';
+		for (; p < end && *p >= '0' && *p <= '9'; p++, edigits++)
+			if (e < 100000)
+				e = e * 10 + (*p - '0');
+		if (edigits == 0)
+			return -1;
+		exp10 += eneg ? -e : e;
+	}
+	if (p != end)
+		return -1;
+	if (m == 0) {
+		*v = neg ? -0.0 : 0.0;
+		return 0;
+	}
+	if (lost)
+		return parse_slow(s, len, v);
+	if (m <= (uint64_t)1 << 53 && exp10 >= -22 && exp10 <= 22) {
+		double x = (double)m;
+
+		x = exp10 < 0 ? x / exact10[-exp10] : x * exact10[exp10];
+		*v = neg ? -x : x;
+		return 0;
+	}
+	if (exp10 < 0 && exp10 >= -21) {
+		double x = (double)m / exact10[-exp10], up = x, down = x;
+		int i;
+
+		for (i = 0; i < 3; i++) {
+			if (decimal_rounds_to(m, -exp10, up) == 1) {
+				*v = neg ? -up : up;
+				return 0;
+			}
+			if (decimal_rounds_to(m, -exp10, down) == 1) {
+				*v = neg ? -down : down;
+				return 0;
+			}
+			up = nextafter(up, INFINITY);
+			down = nextafter(down, 0);
+		}
+	}
+	return parse_slow(s, len, v);
+}
+
+int
+og_parse_int64(const char *s, size_t len, int64_t *v)
+{
+	const char *p = s, *end = s + len;
+	uint64_t n = 0, limit;
+	int neg = 0;
+
+	if (p < end && *p == '-')
+		neg = 1, p++;
+	if (p == end || end - p > 19)
+		return -1;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	if (n > limit)
+		return -1;
+	*v = neg ? (int64_t)(0 - n) : (int64_t)n;
+	return 0;
+}
+
+static size_t
+format_u64(char *buf, uint64_t n)
+{
+	char tmp[24];
+	size_t i = sizeof tmp, len;
+
+	do {
+		tmp[--i] = '0' + n % 10;
+		n /= 10;
+	} while (n);
+	len = sizeof tmp - i;
+	memcpy(buf, tmp + i, len);
+	return len;
+}
+
+size_t
+og_format_int64(char *buf, int64_t v)
+{
+	if (v < 0) {
+		buf[0] = '-';
+		return 1 + format_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
+	}
+	return format_u64(buf, (uint64_t)v);
+}
+
+/* n * 10^-d in fixed notation, at least one digit either side of the point */
+static size_t
+format_fixed(char *buf, uint64_t n, int d)
+{
+	char digits[24];
+	size_t len = format_u64(digits, n), i = 0;
+
+	if ((int)len <= d) {
+		buf[i++] = '0';
+		buf[i++] = '.';
+		memset(buf + i, '0', d - len);
+		i += d - len;
+		memcpy(buf + i, digits, len);
+		return i + len;
+	}
+	memcpy(buf, digits, len - d);
+	i = len - d;
+	buf[i++] = '.';
+	memcpy(buf + i, digits + len - d, d);
+	return i + d;
+}
+
+/* Exponent notation, for magnitudes below 1e-4 or from 1e16 on. */
+static size_t
+format_exponent(char *buf, double v)
+{
+	char tmp[40], *e, *q;
+	int prec;
+	size_t mlen, elen;
+
+	/* 15 digits always read back exactly, except where subnormals have
+	 * fewer significant bits */
+	for (prec = v < 0x1p-1022 ? 1 : 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	e = strchr(tmp, 'e');
+	q = e;
+	if (memchr(tmp, '.', e - tmp)) {
+		while (q[-1] == '0')
+			q--;
+		if (q[-1] == '.')
+			q--;
+	}
+	mlen = q - tmp;
+	elen = strlen(e);
+	memmove(buf, tmp, mlen);
+	memmove(buf + mlen, e, elen);
+	return mlen + elen;
+}
+
+size_t
+og_format_value(char *buf, double v)
+{
+	char *p = buf;
+	uint64_t n;
+	int d, exp2, k;
+
+	if (isnan(v)) {
+		memcpy(buf, "nan", 3);
+		return 3;
+	}
+	if (signbit(v)) {
+		*p++ = '-';
+		v = -v;
+	}
+	if (isinf(v)) {
+		memcpy(p, "inf", 3);
+		return p - buf + 3;
+	}
+	if (v == 0) {
+		memcpy(p, "0.0", 3);
+		return p - buf + 3;
+	}
+	if (v < 1e-4 || v >= 1e16)
+		return p - buf + format_exponent(p, v);
+	if (v >= TWO53 || v == (double)(uint64_t)v) {
+		p += format_u64(p, (uint64_t)v);
+		memcpy(p, ".0", 2);
+		return p - buf + 2;
+	}
+	for (d = 1; d <= 22; d++) {
+		double scaled = v * exact10[d];
+
+		/* below 2^52 a decimal of d places that reads back is the
+		 * only one, so the rounding of scaled cannot pick a worse one */
+		if (scaled >= TWO53 / 2)
+			break;
+		n = (uint64_t)(scaled + 0.5);
+		if ((double)n / exact10[d] == v)
+			goto found;
+		if (n > 0 && (double)(n - 1) / exact10[d] == v) {
+			n--;
+			goto found;
+		}
+		if ((double)(n + 1) / exact10[d] == v) {
+			n++;
+			goto found;
+		}
+	}
+	/* 16 or 17 digits: take the nearest decimal at each length, exactly */
+	{
+		uint64_t m = (uint64_t)ldexp(frexp(v, &exp2), 53);
+
+		k = 53 - exp2;
+		for (; d <= 21; d++) {
+			u128 prod = (u128)m * pow10_u128(d), q, rem, halfk;
+
+			q = prod >> k;
+			rem = prod - (q << k);
+			halfk = (u128)1 << (k - 1);
+			if (rem > halfk || (rem == halfk && (q & 1)))
+				q++;
+			if (q >= (u128)1 << 57)
+				break;
+			n = (uint64_t)q;
+			if (decimal_rounds_to(n, d, v) == 1)
+				goto found;
+		}
+	}
+	return p - buf + format_exponent(p, v);
+found:
+	while (d > 1 && n % 10 == 0) {
+		n /= 10;
+		d--;
+	}
+	return p - buf + format_fixed(p, n, d);
+}

@@ -1,0 +1,89 @@
+/* og.h: the library every og tool links; one section per file in common/. */
+#ifndef OG_H
+#define OG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#define OG_VERSION "0.1"
+
+#define OG_EXIT_DATA 1	/* runtime or data error */
+#define OG_EXIT_USAGE 2
+
+/* err.c: diagnostics prefixed with the program name; a format ending in ':'
+ * gets ": strerror(errno)" appended. */
+extern const char *argv0;
+void og_setprog(const char *name);
+void og_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void og_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void og_version(void) __attribute__((noreturn));
+void og_usage(const char *text, int status) __attribute__((noreturn));
+
+/* alloc.c: allocation that never returns NULL. */
+void *og_malloc(size_t size);
+void *og_calloc(size_t n, size_t size);
+void *og_realloc(void *p, size_t size);
+void *og_reallocarray(void *p, size_t n, size_t size);
+char *og_strdup(const char *s);
+
+/* number.c: exact decimal <-> double.  Values print as the shortest decimal
+ * that reads back to the same double, in the style of Python's repr():
+ * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan". */
+#define OG_NUMBER_MAX 32
+int og_parse_value(const char *s, size_t len, double *v);
+size_t og_format_value(char *buf, double v);
+int og_parse_int64(const char *s, size_t len, int64_t *v);
+size_t og_format_int64(char *buf, int64_t v);
+
+/* timefmt.c: Unix seconds <-> ISO 8601 and civil dates.
+ * og_parse_time_iso needs an explicit offset or Z; og_parse_time_arg also
+ * takes Unix seconds and dates or date-times in the local zone (TZ). */
+#define OG_TIME_MAX 32
+int64_t og_days_from_civil(int64_t y, int m, int d);
+void og_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+int og_parse_time_iso(const char *s, size_t len, int64_t *t);
+int og_parse_time_arg(const char *s, int64_t *t);
+int64_t og_local_offset(int64_t t);
+size_t og_format_time_iso(char *buf, int64_t t);
+void og_set_zone(const char *zone);
+
+/* record.c: the record format KEY<TAB>TIME<TAB>VALUE<LF>.
+ * og_parse_record checks one line (without its LF) and returns NULL or a
+ * description of what is wrong; the reader dies naming input and line. */
+#define OG_KEY_MAX 255
+struct og_record {
+	const char *key;
+	size_t keylen;
+	int64_t time;
+	double value;
+};
+struct og_reader {
+	int fd;
+	const char *name;
+	char *buf;
+	size_t cap, start, end;
+	uintmax_t lineno;
+	int eof;
+};
+const char *og_parse_record(const char *line, size_t len, struct og_record *r,
+    char *why, size_t whysize);
+void og_reader_open(struct og_reader *rd, const char *path);
+void og_reader_close(struct og_reader *rd);
+int og_read_record(struct og_reader *rd, struct og_record *r);
+char *og_read_line(struct og_reader *rd, size_t *len);
+int og_key_valid(const char *key, size_t len);
+
+/* output.c: buffered stdout; a failed write is fatal, not silent. */
+extern int og_iso_times;	/* -T: print times as local ISO 8601 */
+void og_out(const void *p, size_t n);
+void og_out_str(const char *s);
+void og_out_char(int c);
+void og_out_time(int64_t t);
+void og_out_value(double v);
+void og_out_record(const char *key, size_t keylen, int64_t t, double v);
+void og_out_flush(void);
+void og_out_close(void);
+
+#endif

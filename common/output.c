@@ -1,0 +1,120 @@
+/* output.c: records to stdout through one buffer; every write is checked. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "og.h"
+
+#define OUT_SIZE (1 << 16)
+#define RECORD_MAX (OG_KEY_MAX + OG_TIME_MAX + OG_NUMBER_MAX + 3)
+
+int og_iso_times;
+
+static char outbuf[OUT_SIZE];
+static size_t outlen;
+
+static void
+write_all(const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(1, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			og_die("<stdout>: write error:");
+		}
+		p += w;
+		n -= w;
+	}
+}
+
+void
+og_out_flush(void)
+{
+	size_t n = outlen;
+
+	outlen = 0;
+	write_all(outbuf, n);
+}
+
+void
+og_out(const void *p, size_t n)
+{
+	if (n > OUT_SIZE - outlen) {
+		og_out_flush();
+		if (n > OUT_SIZE) {
+			write_all(p, n);
+			return;
+		}
+	}
+	memcpy(outbuf + outlen, p, n);
+	outlen += n;
+}
+
+void
+og_out_str(const char *s)
+{
+	og_out(s, strlen(s));
+}
+
+void
+og_out_char(int c)
+{
+	if (outlen == OUT_SIZE)
+		og_out_flush();
+	outbuf[outlen++] = c;
+}
+
+static size_t
+format_time(char *p, int64_t t)
+{
+	return og_iso_times ? og_format_time_iso(p, t) : og_format_int64(p, t);
+}
+
+void
+og_out_time(int64_t t)
+{
+	char buf[OG_TIME_MAX];
+
+	og_out(buf, format_time(buf, t));
+}
+
+void
+og_out_value(double v)
+{
+	char buf[OG_NUMBER_MAX];
+
+	og_out(buf, og_format_value(buf, v));
+}
+
+void
+og_out_record(const char *key, size_t keylen, int64_t t, double v)
+{
+	char *p;
+
+	if (keylen > OG_KEY_MAX)
+		og_die("key '%.40s...' longer than %d bytes", key, OG_KEY_MAX);
+	if (OUT_SIZE - outlen < RECORD_MAX + keylen)
+		og_out_flush();
+	p = outbuf + outlen;
+	memcpy(p, key, keylen);
+	p += keylen;
+	*p++ = '\t';
+	p += format_time(p, t);
+	*p++ = '\t';
+	p += og_format_value(p, v);
+	*p++ = '\n';
+	outlen = p - outbuf;
+}
+
+/* At the end of every tool: whatever stdio or the buffer holds must reach
+ * its destination, or the tool fails. */
+void
+og_out_close(void)
+{
+	og_out_flush();
+	if (fflush(stdout) == EOF || ferror(stdout))
+		og_die("<stdout>: write error:");
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bats
+# Conventions shared by all five programs: -h, -V, usage errors, exit codes.
+
+load helper
+
+setup() { setup_scratch; }
+
+TOOLS="og-meta og-metric og-pack og-pull og-unpack"
+
+@test "-h prints usage on stdout and exits 0, for every tool" {
+	for t in $TOOLS; do
+		run "$t" -h
+		assert_success
+		assert_line --index 0 --partial "usage: $t "
+		[ "${#lines[@]}" -gt 3 ]
+	done
+}
+
+@test "-V prints the version, for every tool" {
+	for t in $TOOLS; do
+		run "$t" -V
+		assert_success
+		assert_output "$t (og) 0.1"
+	done
+}
+
+@test "an unknown option is a usage error: synopsis on stderr, exit 2" {
+	for t in $TOOLS; do
+		run --separate-stderr "$t" -Q
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		[[ "$stderr" == *"usage: $t "* ]]
+	done
+}
+
+@test "missing operands are a usage error" {
+	for t in og-meta og-pack og-unpack; do
+		run "$t"
+		assert_failure 2
+	done
+	run og-pull extra-operand </dev/null
+	assert_failure 2
+}
+
+@test "a bad time argument names the argument" {
+	run og-unpack -s yesterday store
+	assert_failure 1
+	assert_output "og-unpack: bad time 'yesterday'"
+}
+
+@test "every tool has a man page with its synopsis" {
+	for t in $TOOLS; do
+		[ -f "$TOP/src/$t.1" ]
+		grep -q "^\.Nm $t" "$TOP/src/$t.1"
+		man -l "$TOP/src/$t.1" >/dev/null 2>&1 || groff -man -Tutf8 "$TOP/src/$t.1" >/dev/null
+	done
+}
