@@ -86,4 +86,69 @@ void og_out_record(const char *key, size_t keylen, int64_t t, double v);
 void og_out_flush(void);
 void og_out_close(void);
 
+/* interval.c: buckets of fixed length aligned to the epoch (Ns Nmin Nh) or
+ * calendar buckets starting at local midnight (Nd, Nw from Monday, Nmo,
+ * Ny); local time-of-day windows HH:MM-HH:MM, [from, to), which may cross
+ * midnight. */
+enum og_unit { OG_SECONDS, OG_DAYS, OG_WEEKS, OG_MONTHS, OG_YEARS };
+struct og_interval {
+	enum og_unit unit;
+	int64_t n;	/* seconds for OG_SECONDS, else a count of units */
+};
+struct og_window {
+	int from, to;	/* seconds after local midnight */
+};
+int og_interval_parse(const char *s, struct og_interval *iv);
+int64_t og_interval_start(const struct og_interval *iv, int64_t t);
+int64_t og_interval_next(const struct og_interval *iv, int64_t start);
+int64_t og_local_to_utc(int64_t civil);
+int64_t og_time_of_day(int64_t t);
+int og_window_parse(const char *s, struct og_window *w);
+int og_window_has(const struct og_window *w, int64_t t);
+
+/* agg.c: the aggregates of one bucket.  Sums are exact (independent of the
+ * order of samples and merges) and rounded once; percentiles interpolate
+ * linearly between ranks as numpy's default does.  A partial state line is
+ * KEY START COUNT NANS GAP SUM MIN MAX FIRST_T FIRST LAST_T LAST [SAMPLE...]
+ * with SUM written as [-]0xHEXp[+-]E. */
+struct og_xsum {
+	int lo, n;	/* limbs of 32 bits from 2^(32 lo - 1074) */
+	uint32_t adds;
+	int64_t *limb;
+};
+enum og_agg_kind { OG_MEAN, OG_MIN, OG_MAX, OG_SUM, OG_COUNT, OG_FIRST,
+	OG_LAST, OG_PCT };
+struct og_agg {
+	enum og_agg_kind kind;
+	double pct;
+	char name[16];
+};
+struct og_state {
+	int64_t start, end;
+	int64_t count, nans;	/* samples with a value, and nan samples */
+	int gap, sorted;
+	struct og_xsum sum;
+	double min, max, first, last;
+	int64_t first_t, last_t;
+	double *samples;
+	size_t nsamples, capsamples;
+};
+void og_xsum_add(struct og_xsum *x, double v);
+void og_xsum_merge(struct og_xsum *x, struct og_xsum *y);
+double og_xsum_value(struct og_xsum *x);
+size_t og_xsum_format(struct og_xsum *x, char *buf);
+int og_xsum_parse(struct og_xsum *x, const char *s, size_t len);
+void og_xsum_free(struct og_xsum *x);
+int og_agg_parse(const char *list, struct og_agg **aggs, size_t *n,
+    const char **bad);
+void og_state_init(struct og_state *s, int64_t start, int64_t end);
+void og_state_free(struct og_state *s);
+void og_state_add(struct og_state *s, int64_t t, double v, int keep);
+void og_state_merge(struct og_state *s, struct og_state *o);
+double og_state_value(struct og_state *s, const struct og_agg *a);
+void og_state_write(struct og_state *s, const char *key, size_t keylen,
+    int64_t start);
+const char *og_state_parse(const char *p, const char *end,
+    struct og_state *s);
+
 #endif

@@ -1,0 +1,548 @@
+/* agg.c: aggregates of the samples in a bucket, and their partial state.
+ *
+ * Sums are kept exactly, as a sum of 32-bit limbs of powers of two, so that
+ * a sum, and hence a mean, does not depend on the order in which samples
+ * were added or partial states merged; the exact sum is rounded once. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "og.h"
+
+typedef unsigned __int128 u128;
+
+#define LIMB 4294967296.0
+#define XSUM_LIMBS_MAX 128
+
+static void
+xsum_cover(struct og_xsum *x, int lo, int hi)
+{
+	int64_t *limb;
+	int nlo, nhi;
+
+	if (x->n == 0) {
+		x->lo = lo;
+		x->n = hi - lo;
+		x->limb = og_calloc(x->n, sizeof *x->limb);
+		return;
+	}
+	if (lo >= x->lo && hi <= x->lo + x->n)
+		return;
+	nlo = lo < x->lo ? lo : x->lo;
+	nhi = hi > x->lo + x->n ? hi : x->lo + x->n;
+	if (nhi - nlo > XSUM_LIMBS_MAX)
+		og_die("exact sum out of range");
+	limb = og_calloc(nhi - nlo, sizeof *limb);
+	memcpy(limb + (x->lo - nlo), x->limb, x->n * sizeof *limb);
+	free(x->limb);
+	x->limb = limb;
+	x->lo = nlo;
+	x->n = nhi - nlo;
+}
+
+/* Every limb but the top one into [0, 2^32); the top one keeps the sign. */
+static void
+xsum_normalize(struct og_xsum *x)
+{
+	int64_t carry, top;
+	int j;
+
+	for (;;) {
+		for (j = 0; j < x->n - 1; j++) {
+			carry = x->limb[j] >> 32;
+			x->limb[j] &= 0xffffffff;
+			x->limb[j + 1] += carry;
+		}
+		top = x->n ? x->limb[x->n - 1] : 0;
+		if (top >= -((int64_t)1 << 31) && top < (int64_t)1 << 31)
+			break;
+		xsum_cover(x, x->lo, x->lo + x->n + 1);
+	}
+	x->adds = 0;
+}
+
+void
+og_xsum_add(struct og_xsum *x, double v)
+{
+	uint64_t bits, mant;
+	int64_t *limb;
+	int exp, pos, i;
+	u128 w;
+
+	memcpy(&bits, &v, sizeof bits);
+	exp = (bits >> 52) & 0x7ff;
+	mant = bits & (((uint64_t)1 << 52) - 1);
+	if (exp == 0x7ff)
+		og_die("exact sum of a non-finite value");
+	if (exp == 0) {
+		if (mant == 0)
+			return;
+		pos = 0;
+	} else {
+		mant |= (uint64_t)1 << 52;
+		pos = exp - 1;
+	}
+	/* v = mant * 2^(pos - 1074) */
+	i = pos >> 5;
+	w = (u128)mant << (pos & 31);
+	xsum_cover(x, i, i + 4);
+	limb = x->limb + (i - x->lo);
+	if (bits >> 63) {
+		limb[0] -= (int64_t)(w & 0xffffffff);
+		limb[1] -= (int64_t)((w >> 32) & 0xffffffff);
+		limb[2] -= (int64_t)(w >> 64);
+	} else {
+		limb[0] += (int64_t)(w & 0xffffffff);
+		limb[1] += (int64_t)((w >> 32) & 0xffffffff);
+		limb[2] += (int64_t)(w >> 64);
+	}
+	if (++x->adds >= (uint32_t)1 << 30)
+		xsum_normalize(x);
+}
+
+void
+og_xsum_merge(struct og_xsum *x, struct og_xsum *y)
+{
+	int j;
+
+	if (y->n == 0)
+		return;
+	xsum_normalize(y);
+	xsum_normalize(x);
+	xsum_cover(x, y->lo, y->lo + y->n + 1);
+	for (j = 0; j < y->n; j++)
+		x->limb[y->lo - x->lo + j] += y->limb[j];
+	x->adds = 1;
+}
+
+void
+og_xsum_free(struct og_xsum *x)
+{
+	free(x->limb);
+	memset(x, 0, sizeof *x);
+}
+
+/* The magnitude as limbs in [0, 2^32) into m; returns whether negative. */
+static int
+xsum_magnitude(struct og_xsum *x, int64_t *m)
+{
+	int j, neg;
+
+	xsum_normalize(x);
+	neg = x->n > 0 && x->limb[x->n - 1] < 0;
+	memcpy(m, x->limb, x->n * sizeof *m);
+	if (neg) {
+		for (j = 0; j < x->n; j++)
+			m[j] = -m[j];
+		for (j = 0; j < x->n - 1; j++) {
+			m[j + 1] += m[j] >> 32;
+			m[j] &= 0xffffffff;
+		}
+	}
+	return neg;
+}
+
+double
+og_xsum_value(struct og_xsum *x)
+{
+	int64_t m[XSUM_LIMBS_MAX];
+	int neg, h, j, shift, nbits, sticky = 0;
+	u128 acc, mant, rem, half;
+	double r;
+
+	neg = xsum_magnitude(x, m);
+	for (h = x->n - 1; h >= 0 && m[h] == 0; h--)
+		;
+	if (h < 0)
+		return 0.0;
+	acc = (u128)m[h] << 64;
+	if (h >= 1)
+		acc |= (u128)m[h - 1] << 32;
+	if (h >= 2)
+		acc |= (u128)m[h - 2];
+	for (j = 0; j < h - 2; j++)
+		sticky |= m[j] != 0;
+	for (nbits = 64; nbits < 96 && (acc >> nbits) > 1; nbits++)
+		;
+	nbits++;
+	shift = nbits - 53;
+	mant = acc >> shift;
+	rem = acc & (((u128)1 << shift) - 1);
+	half = (u128)1 << (shift - 1);
+	if (rem > half || (rem == half && (sticky || (mant & 1))))
+		mant++;
+	r = ldexp((double)(uint64_t)mant, 32 * (x->lo + h - 2) - 1074 + shift);
+	return neg ? -r : r;
+}
+
+/* [-]0xHEXp[+-]E: the exact sum as an integer times a power of two */
+size_t
+og_xsum_format(struct og_xsum *x, char *buf)
+{
+	int64_t m[XSUM_LIMBS_MAX];
+	int neg, h, l, j;
+	char *p = buf;
+
+	neg = xsum_magnitude(x, m);
+	for (h = x->n - 1; h >= 0 && m[h] == 0; h--)
+		;
+	if (h < 0) {
+		*p++ = '0';
+		return 1;
+	}
+	for (l = 0; m[l] == 0; l++)
+		;
+	if (neg)
+		*p++ = '-';
+	p += sprintf(p, "0x%x", (unsigned)m[h]);
+	for (j = h - 1; j >= l; j--)
+		p += sprintf(p, "%08x", (unsigned)m[j]);
+	p += sprintf(p, "p%+d", 32 * (x->lo + l) - 1074);
+	return p - buf;
+}
+
+int
+og_xsum_parse(struct og_xsum *x, const char *s, size_t len)
+{
+	const char *p = s, *end = s + len, *digits, *pexp;
+	int neg = 0, nlimb, j, k, e = 0, eneg = 0, ed = 0;
+
+	memset(x, 0, sizeof *x);
+	if (len == 1 && *s == '0')
+		return 0;
+	if (p < end && *p == '-')
+		neg = 1, p++;
+	if (end - p < 4 || p[0] != '0' || p[1] != 'x')
+		return -1;
+	digits = p += 2;
+	while (p < end && strchr("0123456789abcdef", *p) && *p)
+		p++;
+	if (p == digits || p == end || *p != 'p' || p - digits > 8 * 100)
+		return -1;
+	pexp = p++;
+	if (p < end && (*p == '+' || *p == '-'))
+		eneg = *p++ == '-';
+	for (; p < end && *p >= '0' && *p <= '9' && e < 100000; p++, ed++)
+		e = e * 10 + (*p - '0');
+	if (p != end || ed == 0)
+		return -1;
+	e = eneg ? -e : e;
+	if ((e + 1074) % 32 != 0 || e + 1074 < 0)
+		return -1;
+	nlimb = (int)((pexp - digits + 7) / 8);
+	xsum_cover(x, (e + 1074) / 32, (e + 1074) / 32 + nlimb + 1);
+	for (j = 0; j < nlimb; j++) {
+		int64_t v = 0;
+
+		for (k = 8; k > 0; k--) {
+			const char *d = pexp - 8 * j - k;
+
+			if (d < digits)
+				continue;
+			v = v * 16 + (*d <= '9' ? *d - '0' : *d - 'a' + 10);
+		}
+		x->limb[j] = neg ? -v : v;
+	}
+	x->adds = 1;
+	return 0;
+}
+
+static const char *const agg_names[] = {
+	"mean", "min", "max", "sum", "count", "first", "last",
+};
+
+int
+og_agg_parse(const char *list, struct og_agg **aggs, size_t *n,
+    const char **bad)
+{
+	static char badbuf[64];
+	const char *p = list, *comma;
+	struct og_agg a;
+	size_t len, k;
+	char *end;
+
+	*aggs = NULL;
+	*n = 0;
+	do {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		memset(&a, 0, sizeof a);
+		if (len == 0 || len >= sizeof a.name)
+			goto bad;
+		memcpy(a.name, p, len);
+		for (k = 0; k < sizeof agg_names / sizeof agg_names[0]; k++)
+			if (strcmp(a.name, agg_names[k]) == 0)
+				break;
+		if (k < sizeof agg_names / sizeof agg_names[0]) {
+			a.kind = (enum og_agg_kind)k;
+		} else if (strcmp(a.name, "median") == 0) {
+			a.kind = OG_PCT;
+			a.pct = 50;
+		} else if (a.name[0] == 'p' && a.name[1] >= '0' &&
+		    a.name[1] <= '9') {
+			a.kind = OG_PCT;
+			a.pct = strtod(a.name + 1, &end);
+			if (*end || strchr(a.name, 'e') || a.pct > 100)
+				goto bad;
+		} else {
+			goto bad;
+		}
+		*aggs = og_reallocarray(*aggs, *n + 1, sizeof **aggs);
+		(*aggs)[(*n)++] = a;
+		p = comma + 1;
+	} while (comma);
+	return 0;
+bad:
+	snprintf(badbuf, sizeof badbuf, "%.*s", (int)(len < 40 ? len : 40), p);
+	*bad = badbuf;
+	free(*aggs);
+	*aggs = NULL;
+	return -1;
+}
+
+void
+og_state_init(struct og_state *s, int64_t start, int64_t end)
+{
+	memset(s, 0, sizeof *s);
+	s->start = start;
+	s->end = end;
+	s->min = s->max = s->first = s->last = NAN;
+}
+
+void
+og_state_free(struct og_state *s)
+{
+	og_xsum_free(&s->sum);
+	free(s->samples);
+	s->samples = NULL;
+}
+
+/* -0.0 orders before 0.0, so min and max do not depend on input order */
+static int
+before(double a, double b)
+{
+	return a < b || (a == b && signbit(a) && !signbit(b));
+}
+
+static void
+keep_sample(struct og_state *s, double v)
+{
+	if (s->nsamples == s->capsamples) {
+		s->capsamples = s->capsamples ? 2 * s->capsamples : 16;
+		s->samples = og_reallocarray(s->samples, s->capsamples,
+		    sizeof *s->samples);
+	}
+	s->samples[s->nsamples++] = v;
+}
+
+void
+og_state_add(struct og_state *s, int64_t t, double v, int keep)
+{
+	if (isnan(v)) {
+		s->nans++;
+		return;
+	}
+	og_xsum_add(&s->sum, v);
+	if (s->count++ == 0) {
+		s->min = s->max = s->first = s->last = v;
+		s->first_t = s->last_t = t;
+	} else {
+		if (before(v, s->min))
+			s->min = v;
+		if (before(s->max, v))
+			s->max = v;
+		if (t < s->first_t)
+			s->first_t = t, s->first = v;
+		if (t >= s->last_t)
+			s->last_t = t, s->last = v;
+	}
+	if (keep)
+		keep_sample(s, v);
+}
+
+void
+og_state_merge(struct og_state *s, struct og_state *o)
+{
+	size_t i;
+
+	s->nans += o->nans;
+	s->gap |= o->gap;
+	if (o->count == 0)
+		return;
+	og_xsum_merge(&s->sum, &o->sum);
+	if (s->count == 0) {
+		s->min = o->min, s->max = o->max;
+		s->first = o->first, s->first_t = o->first_t;
+		s->last = o->last, s->last_t = o->last_t;
+	} else {
+		if (before(o->min, s->min))
+			s->min = o->min;
+		if (before(s->max, o->max))
+			s->max = o->max;
+		if (o->first_t < s->first_t)
+			s->first_t = o->first_t, s->first = o->first;
+		if (o->last_t >= s->last_t)
+			s->last_t = o->last_t, s->last = o->last;
+	}
+	s->count += o->count;
+	for (i = 0; i < o->nsamples; i++)
+		keep_sample(s, o->samples[i]);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return before(x, y) ? -1 : before(y, x);
+}
+
+/* numpy's default, method 'linear': the sample at rank (n - 1) * p / 100,
+ * interpolated between its neighbours as numpy's _lerp does */
+static double
+percentile(struct og_state *s, double pct)
+{
+	double h, g, a, b, diff;
+	size_t lo;
+
+	if (!s->sorted) {
+		qsort(s->samples, s->nsamples, sizeof *s->samples, cmp_double);
+		s->sorted = 1;
+	}
+	h = (double)(s->nsamples - 1) * (pct / 100);
+	lo = (size_t)floor(h);
+	if (lo >= s->nsamples - 1)
+		return s->samples[s->nsamples - 1];
+	g = h - (double)lo;
+	a = s->samples[lo];
+	b = s->samples[lo + 1];
+	if (a == b)
+		return a;
+	diff = b - a;
+	return g >= 0.5 ? b - diff * (1 - g) : a + diff * g;
+}
+
+double
+og_state_value(struct og_state *s, const struct og_agg *a)
+{
+	if (a->kind == OG_COUNT)
+		return (double)s->count;
+	if (s->count == 0)
+		return NAN;
+	switch (a->kind) {
+	case OG_MEAN:
+		return og_xsum_value(&s->sum) / (double)s->count;
+	case OG_MIN:
+		return s->min;
+	case OG_MAX:
+		return s->max;
+	case OG_SUM:
+		return og_xsum_value(&s->sum);
+	case OG_FIRST:
+		return s->first;
+	case OG_LAST:
+		return s->last;
+	default:
+		return percentile(s, a->pct);
+	}
+}
+
+static void
+out_tab_int(int64_t v)
+{
+	char buf[24];
+
+	og_out_char('\t');
+	og_out(buf, og_format_int64(buf, v));
+}
+
+static void
+out_tab_value(double v)
+{
+	og_out_char('\t');
+	og_out_value(v);
+}
+
+/* KEY START COUNT NANS GAP SUM MIN MAX FIRST_T FIRST LAST_T LAST [SAMPLE...] */
+void
+og_state_write(struct og_state *s, const char *key, size_t keylen,
+    int64_t start)
+{
+	char buf[8 * XSUM_LIMBS_MAX + 32];
+	size_t i;
+
+	og_out(key, keylen);
+	out_tab_int(start);
+	out_tab_int(s->count);
+	out_tab_int(s->nans);
+	out_tab_int(s->gap);
+	og_out_char('\t');
+	og_out(buf, og_xsum_format(&s->sum, buf));
+	out_tab_value(s->min);
+	out_tab_value(s->max);
+	out_tab_int(s->first_t);
+	out_tab_value(s->first);
+	out_tab_int(s->last_t);
+	out_tab_value(s->last);
+	for (i = 0; i < s->nsamples; i++)
+		out_tab_value(s->samples[i]);
+	og_out_char('\n');
+}
+
+static int
+next_field(const char **p, const char *end, const char **f, size_t *len)
+{
+	const char *tab;
+
+	if (*p > end)
+		return -1;
+	*f = *p;
+	tab = memchr(*p, '\t', end - *p);
+	*len = (tab ? tab : end) - *f;
+	*p = (tab ? tab : end) + 1;
+	return 0;
+}
+
+/* The fields after KEY and START of a partial line. */
+const char *
+og_state_parse(const char *p, const char *end, struct og_state *s)
+{
+	const char *f;
+	size_t len;
+	int64_t gap;
+	double v;
+
+	if (next_field(&p, end, &f, &len) < 0 ||
+	    og_parse_int64(f, len, &s->count) < 0 || s->count < 0)
+		return "bad count in partial state";
+	if (next_field(&p, end, &f, &len) < 0 ||
+	    og_parse_int64(f, len, &s->nans) < 0 || s->nans < 0)
+		return "bad nan count in partial state";
+	if (next_field(&p, end, &f, &len) < 0 ||
+	    og_parse_int64(f, len, &gap) < 0 || gap < 0 || gap > 1)
+		return "bad gap flag in partial state";
+	s->gap = gap;
+	if (next_field(&p, end, &f, &len) < 0 ||
+	    og_xsum_parse(&s->sum, f, len) < 0)
+		return "bad exact sum in partial state";
+	if (next_field(&p, end, &f, &len) < 0 ||
+	    og_parse_value(f, len, &s->min) < 0 ||
+	    next_field(&p, end, &f, &len) < 0 ||
+	    og_parse_value(f, len, &s->max) < 0 ||
+	    next_field(&p, end, &f, &len) < 0 ||
+	    og_parse_int64(f, len, &s->first_t) < 0 ||
+	    next_field(&p, end, &f, &len) < 0 ||
+	    og_parse_value(f, len, &s->first) < 0 ||
+	    next_field(&p, end, &f, &len) < 0 ||
+	    og_parse_int64(f, len, &s->last_t) < 0 ||
+	    next_field(&p, end, &f, &len) < 0 ||
+	    og_parse_value(f, len, &s->last) < 0)
+		return "bad min, max, first or last in partial state";
+	while (p <= end) {
+		if (next_field(&p, end, &f, &len) < 0 ||
+		    og_parse_value(f, len, &v) < 0 || isnan(v))
+			return "bad sample in partial state";
+		keep_sample(s, v);
+	}
+	return NULL;
+}
