@@ -151,4 +151,39 @@ void og_state_write(struct og_state *s, const char *key, size_t keylen,
 const char *og_state_parse(const char *p, const char *end,
     struct og_state *s);
 
+/* expr.c: site metrics NAME=EXPR, EXPR a sum of categories with + and -
+ * and constant factors (gridGas*10, 0.5*pvProd).  A category named twice
+ * is one term.  Returns NULL or what is wrong; never exits. */
+struct og_term {
+	char cat[32];
+	double factor;
+};
+struct og_expr {
+	char name[64];
+	struct og_term *terms;
+	size_t nterms;
+};
+const char *og_expr_parse(const char *s, struct og_expr *e, char *why,
+    size_t whysize);
+void og_expr_free(struct og_expr *e);
+
+/* meta.c: the sensor sheet as og-meta prints it,
+ * SENSOR<TAB>SITE<TAB>CATEGORY<TAB>TYPE<TAB>UNIT ('-' for empty); a bad line
+ * is fatal, naming file and line. */
+struct og_sensor {
+	char *sensor, *category, *type, *unit;
+	size_t site;	/* index into og_meta.sites */
+};
+struct og_meta {
+	struct og_sensor *sensors;
+	size_t n;
+	char **sites;	/* in order of first appearance */
+	size_t nsites;
+};
+int og_category_valid(const char *name);
+void og_meta_read(struct og_meta *m, const char *path);
+struct og_sensor *og_meta_find(struct og_meta *m, const char *key,
+    size_t keylen);
+void og_meta_free(struct og_meta *m);
+
 #endif

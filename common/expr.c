@@ -1,0 +1,174 @@
+/* expr.c: site metric expressions, NAME=EXPR.
+ *
+ * EXPR is a sum of terms joined by + and -, each term a category with
+ * optional constant factors or divisors: gridNet+pvProd-gridExport,
+ * gridGas*10, 0.5*gridCons/2.  Parsing returns what is wrong instead of
+ * exiting, so that any string can be thrown at it. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "og.h"
+
+static const char *
+skip_space(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+static const char *
+fail(char *why, size_t whysize, const char *what, const char *at)
+{
+	if (*at)
+		snprintf(why, whysize, "%s at '%.20s'", what, at);
+	else
+		snprintf(why, whysize, "%s at end", what);
+	return why;
+}
+
+static int
+name_char(int c)
+{
+	return isalnum(c) || c == '_' || c == '-' || c == '.';
+}
+
+static void
+add_term(struct og_expr *e, const char *cat, size_t len, double factor)
+{
+	size_t i;
+
+	for (i = 0; i < e->nterms; i++) {
+		if (strlen(e->terms[i].cat) == len &&
+		    memcmp(e->terms[i].cat, cat, len) == 0) {
+			e->terms[i].factor += factor;
+			return;
+		}
+	}
+	e->terms = og_reallocarray(e->terms, e->nterms + 1, sizeof *e->terms);
+	memcpy(e->terms[e->nterms].cat, cat, len);
+	e->terms[e->nterms].cat[len] = '\0';
+	e->terms[e->nterms++].factor = factor;
+}
+
+/* A number at p: its length, 0 if none. */
+static size_t
+number_len(const char *p)
+{
+	const char *q = p;
+
+	while (isdigit((unsigned char)*q) || *q == '.')
+		q++;
+	if (q > p && (*q == 'e' || *q == 'E')) {
+		const char *r = q + 1;
+
+		if (*r == '+' || *r == '-')
+			r++;
+		if (isdigit((unsigned char)*r)) {
+			while (isdigit((unsigned char)*r))
+				r++;
+			q = r;
+		}
+	}
+	return q - p;
+}
+
+/* term := factor {('*' | '/') factor}, with exactly one category */
+static const char *
+parse_term(const char **pp, double sign, struct og_expr *e, char *why,
+    size_t whysize)
+{
+	const char *p = *pp, *cat = NULL;
+	size_t catlen = 0, len;
+	double factor = sign, v;
+	int op = '*';
+
+	for (;;) {
+		p = skip_space(p);
+		if ((len = number_len(p)) > 0) {
+			if (og_parse_value(p, len, &v) < 0 || v != v)
+				return fail(why, whysize, "bad number", p);
+			if (op == '/') {
+				if (v == 0)
+					return fail(why, whysize,
+					    "division by zero", p);
+				factor /= v;
+			} else {
+				factor *= v;
+			}
+		} else if (isalpha((unsigned char)*p) || *p == '_') {
+			for (len = 0; isalnum((unsigned char)p[len]) ||
+			    p[len] == '_'; len++)
+				;
+			if (op == '/')
+				return fail(why, whysize,
+				    "division by a category", p);
+			if (cat)
+				return fail(why, whysize,
+				    "product of two categories", p);
+			if (len >= sizeof e->terms[0].cat)
+				return fail(why, whysize,
+				    "category name too long", p);
+			cat = p;
+			catlen = len;
+		} else {
+			return fail(why, whysize,
+			    "expected a category or a number", p);
+		}
+		p = skip_space(p + len);
+		if (*p != '*' && *p != '/')
+			break;
+		op = *p++;
+	}
+	if (!cat)
+		return fail(why, whysize, "term without a category", *pp);
+	add_term(e, cat, catlen, factor);
+	*pp = p;
+	return NULL;
+}
+
+const char *
+og_expr_parse(const char *s, struct og_expr *e, char *why, size_t whysize)
+{
+	const char *p = s, *err;
+	double sign = 1;
+	size_t len;
+
+	memset(e, 0, sizeof *e);
+	for (len = 0; name_char((unsigned char)s[len]); len++)
+		;
+	if (s[len] != '=')
+		return fail(why, whysize, "expected NAME=EXPR", s + len);
+	if (len == 0)
+		return "empty metric name";
+	if (len >= sizeof e->name)
+		return "metric name too long";
+	memcpy(e->name, s, len);
+	e->name[len] = '\0';
+	p = skip_space(s + len + 1);
+	if (*p == '+' || *p == '-')
+		sign = *p++ == '-' ? -1 : 1;
+	for (;;) {
+		if ((err = parse_term(&p, sign, e, why, whysize))) {
+			og_expr_free(e);
+			return err;
+		}
+		if (*p == '\0')
+			return NULL;
+		if (*p != '+' && *p != '-') {
+			og_expr_free(e);
+			return fail(why, whysize, "expected + or -", p);
+		}
+		sign = *p++ == '-' ? -1 : 1;
+	}
+}
+
+void
+og_expr_free(struct og_expr *e)
+{
+	free(e->terms);
+	e->terms = NULL;
+	e->nterms = 0;
+}
