@@ -186,4 +186,60 @@ struct og_sensor *og_meta_find(struct og_meta *m, const char *key,
     size_t keylen);
 void og_meta_free(struct og_meta *m);
 
+/* csv.c: an RFC 4180 reader over a buffer in memory: quoted fields with
+ * commas, quotes and line ends, a UTF-8 BOM, CRLF, LF or CR line ends.
+ * og_csv_next gives 1 and the record's fields, 0 at the end, or -1 and what
+ * is wrong; it never exits on bad input (only when memory runs out). */
+struct og_csv {
+	char **field;		/* the record's fields, NUL-terminated, */
+	size_t *len;		/* their lengths, */
+	size_t nfields;		/* valid until the next call */
+	uintmax_t row;		/* the record's number, the first being 1 */
+	uintmax_t line;		/* the line it starts on */
+	uintmax_t errline;	/* the line an error points at */
+	const char *p, *end;
+	uintmax_t nextline;
+	char *buf;
+	size_t buflen, bufcap, fieldcap, *off;
+};
+void og_csv_init(struct og_csv *c, const char *data, size_t len);
+int og_csv_next(struct og_csv *c, const char **why);
+void og_csv_free(struct og_csv *c);
+
+/* sheet.c: the sensor sheet, a CSV with a header row naming its columns
+ * (case-insensitively, any order).  og_sheet_parse reads and checks it all
+ * and returns NULL, or a description of the first problem and its CSV
+ * record number in *row (0 when it is not about one row).  Values are
+ * trimmed of white space; a column the sheet lacks reads as "". */
+#define OG_NCATEGORIES 9
+extern const char *const og_categories[OG_NCATEGORIES];
+struct og_sheet_row {
+	uintmax_t num;		/* CSV record number, the header being 1 */
+	char **val;		/* ncols values */
+};
+struct og_sheet {
+	size_t ncols, nrows;
+	char **col;		/* column names as the header spells them */
+	struct og_sheet_row *rows;
+	int sensor, site, category, type;	/* column indices or -1 */
+};
+int og_category(const char *name);
+const char *og_category_names(void);
+const char *og_sheet_parse(struct og_sheet *s, const char *data, size_t len,
+    uintmax_t *row, char *why, size_t whysize);
+void og_sheet_free(struct og_sheet *s);
+int og_sheet_column(const struct og_sheet *s, const char *name);
+const char *og_sheet_value(const struct og_sheet *s, size_t row, int col);
+
+/* http.c: one whole-body GET with libcurl: http and https only (https
+ * verifies certificates), redirects followed, connect and total timeouts,
+ * at most max bytes.  og_http_get returns NULL and the body (NUL-terminated,
+ * the caller frees it), or a description of the failure.  Neither it nor
+ * og_http_safe_url (the URL without credentials, path or query, for
+ * messages) ever reveals a secret the URL carries. */
+int og_http_is_url(const char *s);
+const char *og_http_safe_url(const char *url, char *buf, size_t size);
+const char *og_http_get(const char *url, long timeout, size_t max, char **body,
+    size_t *len, char *why, size_t whysize);
+
 #endif

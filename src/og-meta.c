@@ -1,12 +1,19 @@
-/* og-meta: read the sensor sheet. */
+/* og-meta: read the sensor sheet, check it, select from it, print it. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "og.h"
 
+#define HTTP_TIMEOUT 60L
+#define SHEET_MAX (64 << 20)
+
 static const char usage_text[] =
     "usage: og-meta [-H] [-c CATEGORY]... [-S SITE]... [-t TYPE]... [-f FIELD,...] SHEET\n"
-    "       og-meta -l sites SHEET\n"
+    "       og-meta [-H] [-c CATEGORY]... [-S SITE]... [-t TYPE]... -l sites SHEET\n"
     "Print the sensors of SHEET (CSV path, - or http(s) URL), tab-separated.\n"
     "  -c CATEGORY  only sensors of this category (repeatable)\n"
     "  -S SITE      only sensors of this site (repeatable)\n"
@@ -16,30 +23,280 @@ static const char usage_text[] =
     "  -l sites     list sites with their sensor count and categories\n"
     "  -h  this help    -V  version\n";
 
+static const char *default_fields[] = { "sensor", "site", "category", "type", "unit" };
+
+struct list {
+	const char **v;
+	size_t n;
+};
+
+static struct list categories, sites, types, fields;
+static struct og_sheet sheet;
+static const char *sheet_name;
+
+static void
+add(struct list *l, const char *s)
+{
+	l->v = og_reallocarray(l->v, l->n + 1, sizeof *l->v);
+	l->v[l->n++] = s;
+}
+
+static void
+parse_fields(const char *arg)
+{
+	char *copy = og_strdup(arg), *rest = copy, *name;
+
+	for (name = strsep(&rest, ","); name; name = strsep(&rest, ",")) {
+		if (!*name) {
+			og_warn("-f: empty field name in '%s'", optarg);
+			exit(OG_EXIT_USAGE);
+		}
+		add(&fields, og_strdup(name));
+	}
+	free(copy);
+}
+
+/* The whole sheet in memory: nothing is printed before all of it is known
+ * to be good. */
+static char *
+slurp(const char *src, size_t *len)
+{
+	static char safe[256];
+	char *buf = NULL, why[512];
+	size_t cap = 0;
+	ssize_t n;
+	int fd = 0;
+
+	if (og_http_is_url(src)) {
+		sheet_name = og_http_safe_url(src, safe, sizeof safe);
+		if (og_http_get(src, HTTP_TIMEOUT, SHEET_MAX, &buf, len, why,
+		    sizeof why))
+			og_die("%s: %s", sheet_name, why);
+		return buf;
+	}
+	sheet_name = strcmp(src, "-") == 0 ? "<stdin>" : src;
+	if (strcmp(src, "-") != 0 && (fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		og_die("%s:", src);
+	for (*len = 0;; *len += n) {
+		if (*len == cap) {
+			if (cap >= SHEET_MAX)
+				og_die("%s: larger than %d bytes", sheet_name,
+				    SHEET_MAX);
+			cap = cap ? 2 * cap : 1 << 16;
+			buf = og_realloc(buf, cap);
+		}
+		if ((n = read(fd, buf + *len, cap - *len)) == 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			n = 0;
+		else if (n < 0)
+			og_die("%s: read error:", sheet_name);
+	}
+	if (fd > 0)
+		close(fd);
+	return buf;
+}
+
+static int
+listed(const struct list *l, const char *s, int icase)
+{
+	size_t i;
+
+	if (l->n == 0)
+		return 1;
+	for (i = 0; i < l->n; i++)
+		if ((icase ? strcasecmp : strcmp)(l->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+selected(size_t r)
+{
+	return listed(&categories, og_sheet_value(&sheet, r, sheet.category), 0) &&
+	    listed(&sites, og_sheet_value(&sheet, r, sheet.site), 0) &&
+	    listed(&types, og_sheet_value(&sheet, r, sheet.type), 1);
+}
+
+/* A -S naming no site at all is more likely a typo than a wish for nothing. */
+static void
+check_sites(void)
+{
+	size_t i, r;
+
+	for (i = 0; i < sites.n; i++) {
+		for (r = 0; r < sheet.nrows; r++)
+			if (strcmp(og_sheet_value(&sheet, r, sheet.site),
+			    sites.v[i]) == 0)
+				break;
+		if (r == sheet.nrows)
+			og_die("%s: no site '%s'", sheet_name, sites.v[i]);
+	}
+}
+
+/* Tabs and line ends inside a value print as spaces, so that one sensor
+ * stays one line of tab-separated fields; an empty value prints as "-". */
+static void
+out_value(const char *s)
+{
+	if (!*s)
+		og_out_char('-');
+	for (; *s; s++) {
+		if (*s == '\r' && s[1] == '\n')
+			continue;
+		og_out_char(*s == '\t' || *s == '\r' || *s == '\n' ? ' ' : *s);
+	}
+}
+
+static void
+print_sensors(int header, int chosen)
+{
+	int col[fields.n ? fields.n : 1];
+	size_t i, r;
+
+	for (i = 0; i < fields.n; i++)
+		if ((col[i] = og_sheet_column(&sheet, fields.v[i])) < 0 &&
+		    chosen)
+			og_die("%s: no column '%s'", sheet_name, fields.v[i]);
+	for (i = 0; header && i < fields.n; i++) {
+		og_out_str(fields.v[i]);
+		og_out_char(i + 1 < fields.n ? '\t' : '\n');
+	}
+	for (r = 0; r < sheet.nrows; r++) {
+		if (!selected(r))
+			continue;
+		for (i = 0; i < fields.n; i++) {
+			out_value(og_sheet_value(&sheet, r, col[i]));
+			og_out_char(i + 1 < fields.n ? '\t' : '\n');
+		}
+	}
+}
+
+/* SITE COUNT CATEGORIES, sites in the order they first appear, categories
+ * in the order og_categories gives them. */
+static void
+print_sites(int header)
+{
+	const char **site = og_calloc(sheet.nrows, sizeof *site);
+	size_t *count = og_calloc(sheet.nrows, sizeof *count);
+	unsigned *cats = og_calloc(sheet.nrows, sizeof *cats);
+	size_t nsites = 0, i, r;
+	char num[32];
+	int c, any;
+
+	for (r = 0; r < sheet.nrows; r++) {
+		const char *s = og_sheet_value(&sheet, r, sheet.site);
+
+		if (!selected(r))
+			continue;
+		for (i = 0; i < nsites && strcmp(site[i], s) != 0; i++)
+			;
+		if (i == nsites)
+			site[nsites++] = s;
+		count[i]++;
+		if ((c = og_category(og_sheet_value(&sheet, r,
+		    sheet.category))) >= 0)
+			cats[i] |= 1u << c;
+	}
+	if (header)
+		og_out_str("site\tsensors\tcategories\n");
+	for (i = 0; i < nsites; i++) {
+		og_out_str(site[i]);
+		og_out_char('\t');
+		og_out(num, snprintf(num, sizeof num, "%zu", count[i]));
+		og_out_char('\t');
+		for (any = 0, c = 0; c < OG_NCATEGORIES; c++)
+			if (cats[i] & 1u << c) {
+				if (any++)
+					og_out_char(',');
+				og_out_str(og_categories[c]);
+			}
+		og_out_str(any ? "\n" : "-\n");
+	}
+	free(site);
+	free(count);
+	free(cats);
+}
+
 int
 main(int argc, char *argv[])
 {
-	int c;
+	const char *err;
+	char why[512], *data;
+	size_t len;
+	uintmax_t row;
+	int c, chosen, header = 0, list_sites = 0;
 
 	og_setprog(argv[0]);
 	while ((c = getopt(argc, argv, "c:f:Hhl:S:t:V")) != -1) {
 		switch (c) {
+		case 'c':
+			if (og_category(optarg) < 0) {
+				og_warn("unknown category '%s' (valid: %s)",
+				    optarg, og_category_names());
+				exit(OG_EXIT_USAGE);
+			}
+			add(&categories, optarg);
+			break;
+		case 'f':
+			parse_fields(optarg);
+			break;
+		case 'H':
+			header = 1;
+			break;
 		case 'h':
 			og_usage(usage_text, 0);
+		case 'l':
+			if (strcmp(optarg, "sites") != 0) {
+				og_warn("-l: unknown list '%s' (valid: sites)",
+				    optarg);
+				exit(OG_EXIT_USAGE);
+			}
+			list_sites = 1;
+			break;
+		case 'S':
+			add(&sites, optarg);
+			break;
+		case 't':
+			add(&types, optarg);
+			break;
 		case 'V':
 			og_version();
-		case 'c':
-		case 'f':
-		case 'H':
-		case 'l':
-		case 'S':
-		case 't':
-			break;
 		default:
 			og_usage(usage_text, OG_EXIT_USAGE);
 		}
 	}
-	if (argc - optind != 1)
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
 		og_usage(usage_text, OG_EXIT_USAGE);
-	og_die("reading the sheet is not implemented yet");
+	if (list_sites && fields.n) {
+		og_warn("-f and -l do not combine");
+		exit(OG_EXIT_USAGE);
+	}
+	if (!(chosen = fields.n > 0))
+		for (c = 0; c < 5; c++)
+			add(&fields, og_strdup(default_fields[c]));
+
+	data = slurp(argv[0], &len);
+	if ((err = og_sheet_parse(&sheet, data, len, &row, why, sizeof why))) {
+		if (row)
+			og_die("%s:%ju: %s", sheet_name, row, err);
+		og_die("%s: %s", sheet_name, err);
+	}
+	free(data);
+	check_sites();
+	if (list_sites)
+		print_sites(header);
+	else
+		print_sensors(header, chosen);
+	og_sheet_free(&sheet);
+	free(categories.v);
+	free(sites.v);
+	free(types.v);
+	while (fields.n > 0)
+		free((char *)fields.v[--fields.n]);
+	free(fields.v);
+	og_out_close();
+	return 0;
 }
