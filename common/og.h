@@ -242,4 +242,60 @@ const char *og_http_safe_url(const char *url, char *buf, size_t size);
 const char *og_http_get(const char *url, long timeout, size_t max, char **body,
     size_t *len, char *why, size_t whysize);
 
+/* series.c: every key's open buckets, fed samples, counter readings (-d)
+ * or partial states (--merge).  A bucket is handed to emit once a sample of
+ * its key arrives in a later bucket (unless hold or profile), else at
+ * og_series_finish, keys in order of first appearance. */
+struct og_series {
+	char *key;
+	size_t keylen;
+	uint64_t hash;
+	struct og_state *open;	/* sorted by start */
+	size_t nopen, capopen;
+	int64_t written;	/* buckets before this one are written */
+	int has_last;		/* -d: the last reading */
+	int64_t last_t;
+	double last_c;
+};
+struct og_series_set {
+	struct og_interval iv;
+	int64_t profile;	/* -P: slot seconds, buckets by time of day */
+	struct og_window win;
+	int window, counter, hold, keep_samples;
+	int64_t gap;
+	void (*emit)(void *ctx, struct og_series *k, struct og_state *s);
+	void *ctx;
+	struct og_series **table, **order, *last;
+	size_t cap, n;
+};
+void og_series_init(struct og_series_set *set);
+struct og_series *og_series_get(struct og_series_set *set, const char *key,
+    size_t len);
+void og_series_sample(struct og_series_set *set, struct og_record *r,
+    const char *where);
+void og_series_state(struct og_series_set *set, struct og_record *r,
+    struct og_state *in, const char *where);
+void og_series_finish(struct og_series_set *set);
+
+/* site.c: site metrics.  Per site and bucket, each term of an expression
+ * is the sum of the site's sensors of its category (0 if it has none); a
+ * needed sensor without a value makes the result nan.  Keys are
+ * SITE/NAME, or SITE/NAME/AGG with several aggregates. */
+struct og_sites {
+	struct og_meta *meta;
+	struct og_expr *exprs;
+	size_t nexprs, naggs;
+	int *slot;		/* per sheet sensor: its slot in its site, or -1 */
+	size_t *nslots;		/* per site */
+	size_t **sensors;	/* per site: the sensor of each slot */
+	struct site_row *rows;
+	size_t nrows, cap, *table;
+};
+void og_sites_init(struct og_sites *s, struct og_meta *m,
+    struct og_expr *exprs, size_t nexprs, size_t naggs);
+void og_sites_add(struct og_sites *s, size_t sensor, int64_t start,
+    const double *v);
+void og_sites_finish(struct og_sites *s, const struct og_agg *aggs,
+    void (*out)(const char *key, size_t keylen, int64_t t, double v));
+
 #endif

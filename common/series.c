@@ -1,0 +1,269 @@
+/* series.c: the open buckets of every key, fed samples, counter readings
+ * or partial states, and closed as their key's time moves past them.
+ *
+ * Memory is one entry per key plus its open buckets.  A key's bucket is
+ * written (handed to the emit callback) once a sample of that key arrives
+ * in a later bucket, so input in time order per key, however keys are
+ * interleaved, streams in bounded memory; samples within the open buckets
+ * may come in any order.  A sample in a bucket already written is an
+ * error, unless the buckets are held to the end (hold). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "og.h"
+
+static uint64_t
+hash_key(const char *key, size_t len)
+{
+	uint64_t h = 1469598103934665603u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211u;
+	return h;
+}
+
+void
+og_series_init(struct og_series_set *set)
+{
+	memset(set, 0, sizeof *set);
+	set->gap = 3600;
+	set->cap = 64;
+	set->table = og_calloc(set->cap, sizeof *set->table);
+}
+
+static void
+grow_table(struct og_series_set *set)
+{
+	struct og_series **old = set->table;
+	size_t oldcap = set->cap, i, j;
+
+	set->cap *= 2;
+	set->table = og_calloc(set->cap, sizeof *set->table);
+	for (i = 0; i < oldcap; i++) {
+		if (!old[i])
+			continue;
+		for (j = old[i]->hash & (set->cap - 1); set->table[j];
+		    j = (j + 1) & (set->cap - 1))
+			;
+		set->table[j] = old[i];
+	}
+	free(old);
+}
+
+struct og_series *
+og_series_get(struct og_series_set *set, const char *key, size_t len)
+{
+	struct og_series *k = set->last;
+	uint64_t h;
+	size_t j;
+
+	if (k && k->keylen == len && memcmp(k->key, key, len) == 0)
+		return k;
+	h = hash_key(key, len);
+	for (j = h & (set->cap - 1); (k = set->table[j]);
+	    j = (j + 1) & (set->cap - 1))
+		if (k->hash == h && k->keylen == len &&
+		    memcmp(k->key, key, len) == 0)
+			return set->last = k;
+	k = og_calloc(1, sizeof *k);
+	k->key = og_malloc(len + 1);
+	memcpy(k->key, key, len);
+	k->key[len] = '\0';
+	k->keylen = len;
+	k->hash = h;
+	k->written = INT64_MIN;
+	set->table[j] = k;
+	set->order = og_reallocarray(set->order, set->n + 1, sizeof *set->order);
+	set->order[set->n++] = k;
+	if (2 * set->n > set->cap)
+		grow_table(set);
+	return set->last = k;
+}
+
+static int64_t
+bucket_start(struct og_series_set *set, int64_t t)
+{
+	if (set->profile)
+		return og_time_of_day(t) / set->profile * set->profile;
+	return og_interval_start(&set->iv, t);
+}
+
+static int64_t
+bucket_end(struct og_series_set *set, int64_t start)
+{
+	if (set->profile)
+		return start + set->profile;
+	return og_interval_next(&set->iv, start);
+}
+
+static void
+close_before(struct og_series_set *set, struct og_series *k, int64_t start)
+{
+	size_t i, n;
+
+	for (n = 0; n < k->nopen && k->open[n].start < start; n++) {
+		set->emit(set->ctx, k, &k->open[n]);
+		k->written = k->open[n].end;
+		og_state_free(&k->open[n]);
+	}
+	if (n > 0) {
+		for (i = n; i < k->nopen; i++)
+			k->open[i - n] = k->open[i];
+		k->nopen -= n;
+	}
+}
+
+/* The open bucket of k starting at start; NULL if it was written. */
+static struct og_state *
+bucket(struct og_series_set *set, struct og_series *k, int64_t start)
+{
+	size_t lo = 0, hi, i;
+
+	if (k->nopen && k->open[k->nopen - 1].start == start)
+		return &k->open[k->nopen - 1];
+	if (start < k->written)
+		return NULL;
+	if (!set->hold && !set->profile)
+		close_before(set, k, start);
+	for (hi = k->nopen; lo < hi;) {
+		size_t mid = (lo + hi) / 2;
+
+		if (k->open[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < k->nopen && k->open[lo].start == start)
+		return &k->open[lo];
+	if (k->nopen == k->capopen) {
+		k->capopen = k->capopen ? 2 * k->capopen : 4;
+		k->open = og_reallocarray(k->open, k->capopen, sizeof *k->open);
+	}
+	for (i = k->nopen; i > lo; i--)
+		k->open[i] = k->open[i - 1];
+	k->nopen++;
+	og_state_init(&k->open[lo], start, bucket_end(set, start));
+	return &k->open[lo];
+}
+
+static void
+late(struct og_record *r, const char *where)
+{
+	og_die("%s: time %lld of key '%.*s' falls in a bucket already written "
+	    "(sort the input by time per key, or use -u)", where,
+	    (long long)r->time, (int)r->keylen, r->key);
+}
+
+/* q(x): the part of the increase delta from t0 to x, linear in time */
+static double
+share(double delta, int64_t t0, int64_t t1, int64_t x)
+{
+	if (x == t1)
+		return delta;
+	return delta * ((double)(x - t0) / (double)(t1 - t0));
+}
+
+/* The counter went from c0 at t0 to c1 at t1: spread the increase over
+ * the buckets it spans; a decrease is a reset and adds nothing; a gap
+ * longer than set->gap marks the buckets it spans instead. */
+static void
+counter_segment(struct og_series_set *set, struct og_series *k, int64_t t0,
+    double c0, int64_t t1, double c1)
+{
+	double delta = c1 >= c0 ? c1 - c0 : 0;
+	int gap = t1 - t0 > set->gap;
+	int64_t s, e, a, b;
+	struct og_state *st;
+
+	if (t1 == t0) {
+		if (delta > 0 && (st = bucket(set, k, bucket_start(set, t1))))
+			og_state_add(st, t1, delta, 0);
+		return;
+	}
+	for (s = bucket_start(set, t0); s < t1; s = e) {
+		if (!(st = bucket(set, k, s)))
+			og_die("counter bucket %lld already written",
+			    (long long)s);
+		e = st->end;
+		if (gap) {
+			st->gap = 1;
+			continue;
+		}
+		a = s > t0 ? s : t0;
+		b = e < t1 ? e : t1;
+		og_state_add(st, a, share(delta, t0, t1, b) -
+		    share(delta, t0, t1, a), 0);
+	}
+}
+
+void
+og_series_sample(struct og_series_set *set, struct og_record *r,
+    const char *where)
+{
+	struct og_series *k = og_series_get(set, r->key, r->keylen);
+	struct og_state *st;
+
+	if (set->counter) {
+		if (isnan(r->value))
+			return;
+		if (k->has_last && r->time < k->last_t)
+			og_die("%s: time %lld of key '%.*s' before %lld "
+			    "(-d needs each key in time order)", where,
+			    (long long)r->time, (int)r->keylen, r->key,
+			    (long long)k->last_t);
+		if (k->has_last)
+			counter_segment(set, k, k->last_t, k->last_c, r->time,
+			    r->value);
+		k->has_last = 1;
+		k->last_t = r->time;
+		k->last_c = r->value;
+		return;
+	}
+	if (set->window && !og_window_has(&set->win, r->time))
+		return;
+	if (k->nopen && !set->profile && r->time >= k->open[k->nopen - 1].start &&
+	    r->time < k->open[k->nopen - 1].end)
+		st = &k->open[k->nopen - 1];
+	else if (!(st = bucket(set, k, bucket_start(set, r->time))))
+		late(r, where);
+	og_state_add(st, r->time, r->value, set->keep_samples);
+}
+
+/* --merge: a partial state for key at start */
+void
+og_series_state(struct og_series_set *set, struct og_record *r,
+    struct og_state *in, const char *where)
+{
+	struct og_series *k = og_series_get(set, r->key, r->keylen);
+	struct og_state *st;
+	int64_t start = r->time;
+
+	if (set->profile ? start < 0 || start >= 86400 ||
+	    start % set->profile != 0 :
+	    og_interval_start(&set->iv, start) != start)
+		og_die("%s: %lld is not the start of a bucket", where,
+		    (long long)start);
+	if (!(st = bucket(set, k, start)))
+		late(r, where);
+	og_state_merge(st, in);
+}
+
+void
+og_series_finish(struct og_series_set *set)
+{
+	struct og_series *k;
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		k = set->order[i];
+		close_before(set, k, INT64_MAX);
+		free(k->open);
+		free(k->key);
+		free(k);
+	}
+	free(set->order);
+	free(set->table);
+	memset(set, 0, sizeof *set);
+}
