@@ -272,9 +272,9 @@ void og_series_init(struct og_series_set *set);
 struct og_series *og_series_get(struct og_series_set *set, const char *key,
     size_t len);
 void og_series_sample(struct og_series_set *set, struct og_record *r,
-    const char *where);
+    const char *name, uintmax_t line);
 void og_series_state(struct og_series_set *set, struct og_record *r,
-    struct og_state *in, const char *where);
+    struct og_state *in, const char *name, uintmax_t line);
 void og_series_finish(struct og_series_set *set);
 
 /* site.c: site metrics.  Per site and bucket, each term of an expression

@@ -149,10 +149,10 @@ bucket(struct og_series_set *set, struct og_series *k, int64_t start)
 }
 
 static void
-late(struct og_record *r, const char *where)
+late(struct og_record *r, const char *name, uintmax_t line)
 {
-	og_die("%s: time %lld of key '%.*s' falls in a bucket already written "
-	    "(sort the input by time per key, or use -u)", where,
+	og_die("%s:%ju: time %lld of key '%.*s' falls in a bucket already written "
+	    "(sort the input by time per key, or use -u)", name, line,
 	    (long long)r->time, (int)r->keylen, r->key);
 }
 
@@ -200,7 +200,7 @@ counter_segment(struct og_series_set *set, struct og_series *k, int64_t t0,
 
 void
 og_series_sample(struct og_series_set *set, struct og_record *r,
-    const char *where)
+    const char *name, uintmax_t line)
 {
 	struct og_series *k = og_series_get(set, r->key, r->keylen);
 	struct og_state *st;
@@ -209,8 +209,8 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 		if (isnan(r->value))
 			return;
 		if (k->has_last && r->time < k->last_t)
-			og_die("%s: time %lld of key '%.*s' before %lld "
-			    "(-d needs each key in time order)", where,
+			og_die("%s:%ju: time %lld of key '%.*s' before %lld "
+			    "(-d needs each key in time order)", name, line,
 			    (long long)r->time, (int)r->keylen, r->key,
 			    (long long)k->last_t);
 		if (k->has_last)
@@ -227,14 +227,14 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 	    r->time < k->open[k->nopen - 1].end)
 		st = &k->open[k->nopen - 1];
 	else if (!(st = bucket(set, k, bucket_start(set, r->time))))
-		late(r, where);
+		late(r, name, line);
 	og_state_add(st, r->time, r->value, set->keep_samples);
 }
 
 /* --merge: a partial state for key at start */
 void
 og_series_state(struct og_series_set *set, struct og_record *r,
-    struct og_state *in, const char *where)
+    struct og_state *in, const char *name, uintmax_t line)
 {
 	struct og_series *k = og_series_get(set, r->key, r->keylen);
 	struct og_state *st;
@@ -243,10 +243,10 @@ og_series_state(struct og_series_set *set, struct og_record *r,
 	if (set->profile ? start < 0 || start >= 86400 ||
 	    start % set->profile != 0 :
 	    og_interval_start(&set->iv, start) != start)
-		og_die("%s: %lld is not the start of a bucket", where,
+		og_die("%s:%ju: %lld is not the start of a bucket", name, line,
 		    (long long)start);
 	if (!(st = bucket(set, k, start)))
-		late(r, where);
+		late(r, name, line);
 	og_state_merge(st, in);
 }
 

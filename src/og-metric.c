@@ -1,28 +1,33 @@
 /* og-metric: resample, aggregate and combine records. */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "og.h"
 
+#define AGG_MAX 32
+
 static const char usage_text[] =
-    "usage: og-metric [-drT] [-i INTERVAL] [-a AGG] [-g SECONDS] [-w HH:MM-HH:MM]\n"
-    "                 [-z ZONE] [-P INTERVAL] [-M META -x NAME=EXPR]...\n"
-    "                 [--partial | --merge] [FILE...]\n"
+    "usage: og-metric [-druT] [-i INTERVAL] [-a AGG] [-g SECONDS] [-w HH:MM-HH:MM]\n"
+    "                 [-z ZONE] [-P INTERVAL] [-M META [-x NAME=EXPR]...]\n"
+    "                 [--partial] [--merge] [FILE...]\n"
     "Turn records into metrics; with no INTERVAL, pass records through checked.\n"
     "  -i INTERVAL  buckets: Ns Nmin Nh (fixed), Nd Nw Nmo Ny (calendar, local)\n"
-    "  -a AGG       mean min max sum count first last pNN (comma-separated)\n"
+    "  -a AGG       mean min max sum count first last pNN median (comma-separated)\n"
     "  -d           input is a cumulative counter: consumption per bucket\n"
     "  -g SECONDS   longest gap -d interpolates across (default 3600)\n"
-    "  -r           per-bucket quantity to an average rate\n"
+    "  -r           per-bucket quantity to an average rate (per hour; l per minute)\n"
+    "  -u           input in any order: hold every bucket to the end\n"
     "  -w HH:MM-HH:MM  keep samples in this local time-of-day window\n"
-    "  -P INTERVAL  profile: mean per local time of day\n"
-    "  -M META      sensor sheet (og-meta output) for site metrics\n"
+    "  -P INTERVAL  profile: aggregate per local time of day\n"
+    "  -M META      sensor sheet (og-meta output) for site metrics and -r units\n"
     "  -x NAME=EXPR site metric, e.g. siteCons=gridNet+gridImport+pvProd-gridExport+gridCons\n"
-    "  -z ZONE      time zone for calendar buckets and -T (default TZ)\n"
+    "  -z ZONE      time zone for calendar buckets, windows and -T (default TZ)\n"
     "  -T           print times as ISO 8601 in the local zone\n"
     "  --partial    write mergeable partial state\n"
-    "  --merge      combine partial streams\n"
+    "  --merge      read partial state (from --partial with the same options)\n"
     "  -h  this help    -V  version\n";
 
 static const struct option long_options[] = {
@@ -32,37 +37,241 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-int
-main(int argc, char *argv[])
+static struct og_agg *aggs;
+static size_t naggs;
+static int partial, rate;
+static struct og_meta meta;
+static int have_meta;
+static struct og_sites sites;
+static struct og_expr *exprs;
+static size_t nexprs;
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", argv0);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(OG_EXIT_USAGE);
+}
+
+static struct og_sensor *
+sensor_of(struct og_series *k)
+{
+	static struct og_series *last;
+	static struct og_sensor *found;
+
+	if (!have_meta)
+		return NULL;
+	if (k != last) {
+		last = k;
+		found = og_meta_find(&meta, k->key, k->keylen);
+	}
+	return found;
+}
+
+/* -r: a quantity per bucket over the bucket's hours, or its minutes for
+ * sensors the sheet gives in liters */
+static double
+rate_divisor(struct og_sensor *sn, struct og_state *s)
+{
+	double unit = sn && strcmp(sn->unit, "l") == 0 ? 60 : 3600;
+
+	return (double)(s->end - s->start) / unit;
+}
+
+static void
+emit(void *ctx, struct og_series *k, struct og_state *s)
+{
+	char key[OG_KEY_MAX + 32];
+	struct og_sensor *sn;
+	double v[AGG_MAX];
+	size_t a;
+	int len;
+
+	(void)ctx;
+	if (partial) {
+		og_state_write(s, k->key, k->keylen, s->start);
+		return;
+	}
+	sn = sensor_of(k);
+	for (a = 0; a < naggs; a++) {
+		v[a] = og_state_value(s, &aggs[a]);
+		if (rate)
+			v[a] /= rate_divisor(sn, s);
+	}
+	if (nexprs) {
+		if (sn)
+			og_sites_add(&sites, sn - meta.sensors, s->start, v);
+		return;
+	}
+	if (naggs == 1) {
+		og_out_record(k->key, k->keylen, s->start, v[0]);
+		return;
+	}
+	for (a = 0; a < naggs; a++) {
+		len = snprintf(key, sizeof key, "%s/%s", k->key, aggs[a].name);
+		og_out_record(key, len, s->start, v[a]);
+	}
+}
+
+/* The options a partial state depends on; --merge must be given the same. */
+static void
+signature(char *buf, size_t size, const char *interval, const char *profile,
+    struct og_series_set *set, const char *window)
+{
+	const char *tz = getenv("TZ");
+
+	snprintf(buf, size, "#og-metric partial 1 i=%s P=%s d=%d g=%lld w=%s "
+	    "z=%s samples=%d", interval ? interval : "-",
+	    profile ? profile : "-", set->counter, (long long)set->gap,
+	    window ? window : "-", tz && *tz ? tz : "-", set->keep_samples);
+}
+
+static void
+merge_input(struct og_series_set *set, struct og_reader *rd, const char *sig)
+{
+	struct og_record r;
+	struct og_state st;
+	const char *err, *tab1, *tab2;
+	char *line;
+	size_t len;
+
+	while ((line = og_read_line(rd, &len))) {
+		if (line[0] == '#' || rd->lineno == 1) {
+			if (strncmp(line, "#og-metric partial ", 19) != 0)
+				og_die("%s:%ju: not og-metric --partial output",
+				    rd->name, rd->lineno);
+			if (strcmp(line, sig) != 0)
+				og_die("%s:%ju: partial state of other options "
+				    "('%s', here '%s')", rd->name, rd->lineno,
+				    line + 19, sig + 19);
+			continue;
+		}
+		if (!(tab1 = memchr(line, '\t', len)) ||
+		    !(tab2 = memchr(tab1 + 1, '\t', line + len - tab1 - 1)) ||
+		    !og_key_valid(line, tab1 - line) ||
+		    og_parse_int64(tab1 + 1, tab2 - tab1 - 1, &r.time) < 0)
+			og_die("%s:%ju: bad partial state line", rd->name,
+			    rd->lineno);
+		r.key = line;
+		r.keylen = tab1 - line;
+		og_state_init(&st, 0, 0);
+		if ((err = og_state_parse(tab2 + 1, line + len, &st)))
+			og_die("%s:%ju: %s", rd->name, rd->lineno, err);
+		og_series_state(set, &r, &st, rd->name, rd->lineno);
+		og_state_free(&st);
+	}
+}
+
+static void
+read_input(struct og_series_set *set, const char *path, int merge,
+    int transform, const char *sig)
 {
 	struct og_reader rd;
 	struct og_record r;
-	int c, i, transform = 0;
+
+	og_reader_open(&rd, path);
+	if (merge) {
+		merge_input(set, &rd, sig);
+	} else {
+		while (og_read_record(&rd, &r)) {
+			if (transform)
+				og_series_sample(set, &r, rd.name, rd.lineno);
+			else if (!set->window || og_window_has(&set->win, r.time))
+				og_out_record(r.key, r.keylen, r.time, r.value);
+		}
+	}
+	og_reader_close(&rd);
+}
+
+static void
+add_expr(const char *arg)
+{
+	char why[128];
+	const char *err;
+	size_t t;
+
+	exprs = og_reallocarray(exprs, nexprs + 1, sizeof *exprs);
+	if ((err = og_expr_parse(arg, &exprs[nexprs], why, sizeof why)))
+		usage_error("bad metric '%s': %s", arg, err);
+	for (t = 0; t < exprs[nexprs].nterms; t++)
+		if (!og_category_valid(exprs[nexprs].terms[t].cat))
+			usage_error("bad metric '%s': unknown category '%s'",
+			    arg, exprs[nexprs].terms[t].cat);
+	nexprs++;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct og_series_set set;
+	const char *interval = NULL, *profile = NULL, *window = NULL;
+	const char *agglist = NULL, *metapath = NULL, *bad;
+	struct og_interval iv;
+	struct og_agg sum = { OG_SUM, 0, "sum" };
+	char sig[512];
+	int c, i, merge = 0, transform;
+	int64_t gap = 3600;
 
 	og_setprog(argv[0]);
-	while ((c = getopt_long(argc, argv, "a:dg:hi:M:P:rTVw:x:z:", long_options,
-	    NULL)) != -1) {
+	og_series_init(&set);
+	while ((c = getopt_long(argc, argv, "a:dg:hi:M:P:rTuVw:x:z:",
+	    long_options, NULL)) != -1) {
 		switch (c) {
 		case 'a':
+			agglist = optarg;
+			break;
 		case 'd':
+			set.counter = 1;
+			break;
 		case 'g':
-		case 'i':
-		case 'M':
-		case 'm':
-		case 'P':
-		case 'p':
-		case 'r':
-		case 'w':
-		case 'x':
-			transform = 1;
+			if (og_parse_int64(optarg, strlen(optarg), &gap) < 0 ||
+			    gap <= 0)
+				usage_error("bad gap '%s' (seconds)", optarg);
 			break;
 		case 'h':
 			og_usage(usage_text, 0);
+		case 'i':
+			interval = optarg;
+			break;
+		case 'M':
+			metapath = optarg;
+			break;
+		case 'm':
+			merge = 1;
+			break;
+		case 'P':
+			profile = optarg;
+			break;
+		case 'p':
+			partial = 1;
+			break;
+		case 'r':
+			rate = 1;
+			break;
 		case 'T':
 			og_iso_times = 1;
 			break;
+		case 'u':
+			set.hold = 1;
+			break;
 		case 'V':
 			og_version();
+		case 'w':
+			window = optarg;
+			if (og_window_parse(optarg, &set.win) < 0)
+				usage_error("bad window '%s' (HH:MM-HH:MM)",
+				    optarg);
+			set.window = 1;
+			break;
+		case 'x':
+			add_expr(optarg);
+			break;
 		case 'z':
 			og_set_zone(optarg);
 			break;
@@ -72,14 +281,75 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (transform)
-		og_die("metrics are not implemented yet");
-	for (i = 0; i < (argc ? argc : 1); i++) {
-		og_reader_open(&rd, argc ? argv[i] : "-");
-		while (og_read_record(&rd, &r))
-			og_out_record(r.key, r.keylen, r.time, r.value);
-		og_reader_close(&rd);
+
+	if (interval && og_interval_parse(interval, &set.iv) < 0)
+		usage_error("bad interval '%s' (Ns, Nmin, Nh, Nd, Nw, Nmo or Ny)",
+		    interval);
+	if (profile) {
+		if (og_interval_parse(profile, &iv) < 0 ||
+		    iv.unit != OG_SECONDS || 86400 % iv.n != 0)
+			usage_error("bad profile interval '%s' (Ns, Nmin or Nh "
+			    "dividing a day)", profile);
+		set.profile = iv.n;
+		og_iso_times = 0;
 	}
+	if (interval && profile)
+		usage_error("-i and -P exclude each other");
+	transform = interval || profile;
+	if (!transform && (agglist || set.counter || rate || set.hold ||
+	    partial || merge || nexprs))
+		usage_error("-a, -d, -r, -u, -x, --partial and --merge need -i "
+		    "or -P");
+	if (set.counter && (agglist || window || profile))
+		usage_error("-d excludes -a, -w and -P (pipe its output into "
+		    "another og-metric)");
+	if (nexprs && !metapath)
+		usage_error("-x needs -M");
+	if (metapath && !nexprs && !rate)
+		usage_error("-M needs -x or -r");
+	set.gap = gap;
+
+	if (set.counter) {
+		aggs = og_malloc(sizeof *aggs);
+		aggs[0] = sum;
+		naggs = 1;
+	} else if (og_agg_parse(agglist ? agglist : "mean", &aggs, &naggs,
+	    &bad) < 0) {
+		usage_error("bad aggregate '%s' (mean min max sum count first "
+		    "last pNN median)", bad);
+	} else if (naggs > AGG_MAX) {
+		usage_error("more than %d aggregates", AGG_MAX);
+	}
+	for (i = 0; i < (int)naggs; i++)
+		if (aggs[i].kind == OG_PCT)
+			set.keep_samples = 1;
+	if (metapath) {
+		og_meta_read(&meta, metapath);
+		have_meta = 1;
+	}
+	if (nexprs)
+		og_sites_init(&sites, &meta, exprs, nexprs, naggs);
+	set.emit = emit;
+	signature(sig, sizeof sig, interval, profile, &set, window);
+	if (partial) {
+		og_out_str(sig);
+		og_out_char('\n');
+	}
+	if (merge)
+		set.counter = 0;
+
+	for (i = 0; i < (argc ? argc : 1); i++)
+		read_input(&set, argc ? argv[i] : "-", merge, transform, sig);
+	og_series_finish(&set);
+	if (nexprs)
+		og_sites_finish(&sites, aggs, og_out_record);
 	og_out_close();
+
+	for (i = 0; i < (int)nexprs; i++)
+		og_expr_free(&exprs[i]);
+	free(exprs);
+	free(aggs);
+	if (have_meta)
+		og_meta_free(&meta);
 	return 0;
 }
