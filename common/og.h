@@ -186,6 +186,31 @@ struct og_sensor *og_meta_find(struct og_meta *m, const char *key,
     size_t keylen);
 void og_meta_free(struct og_meta *m);
 
+/* chunk.c: a compressed run of up to OG_CHUNK_POINTS records of one key. */
+#define OG_CHUNK_VERSION 1
+#define OG_CHUNK_HEADER 40
+#define OG_CHUNK_POINTS 16384
+struct og_buf {
+	char *data;
+	size_t len, cap;
+};
+struct og_chunk_info {
+	uint32_t count;
+	int64_t tmin, tmax;
+	size_t length;
+};
+extern int og_chunk_level;
+void og_chunk_encode(struct og_buf *out, struct og_buf *scratch,
+    const int64_t *t, const double *v, size_t n);
+const char *og_chunk_header(const unsigned char *h, size_t len,
+    struct og_chunk_info *ci);
+const char *og_chunk_decode(const unsigned char *c, size_t len,
+    struct og_buf *scratch, int64_t *t, double *v, size_t *count);
+uint32_t og_get_le32(const unsigned char *p);
+uint64_t og_get_le64(const unsigned char *p);
+void og_put_le32(unsigned char *p, uint32_t v);
+void og_put_le64(unsigned char *p, uint64_t v);
+
 /* csv.c: an RFC 4180 reader over a buffer in memory: quoted fields with
  * commas, quotes and line ends, a UTF-8 BOM, CRLF, LF or CR line ends.
  * og_csv_next gives 1 and the record's fields, 0 at the end, or -1 and what
@@ -277,6 +302,46 @@ void og_series_state(struct og_series_set *set, struct og_record *r,
     struct og_state *in, const char *name, uintmax_t line);
 void og_series_finish(struct og_series_set *set);
 
+/* store.c: the store directory, its meta files, locks and journal. */
+#define OG_STORE_VERSION 1
+struct og_store {
+	const char *path;
+	int dirfd, lockfd, writefd, writer;
+};
+struct og_chunkref {
+	uint64_t offset;
+	uint32_t length, count, crc;
+	int64_t tmin, tmax;
+};
+struct og_keymeta {
+	char key[OG_KEY_MAX + 1];
+	size_t keylen;
+	uint64_t data_end, dead;
+	struct og_chunkref *chunks;
+	size_t nchunks, cap;
+};
+struct og_storekey {
+	char key[OG_KEY_MAX + 1];
+	size_t keylen;
+};
+char *og_store_name(const char *key, size_t keylen);
+void og_store_open(struct og_store *s, const char *path, int writer);
+void og_store_close(struct og_store *s);
+void og_store_snapshot_begin(struct og_store *s);
+void og_store_snapshot_end(struct og_store *s);
+void og_store_mkdirs(struct og_store *s, const char *name);
+void og_store_fsync_dir(struct og_store *s, const char *name);
+struct og_storekey *og_store_keys(struct og_store *s, size_t *n);
+const char *og_keymeta_parse(const unsigned char *b, size_t len,
+    struct og_keymeta *m);
+int og_keymeta_read(struct og_store *s, const char *name, struct og_keymeta *m,
+    char *why, size_t whysize);
+void og_keymeta_write_new(struct og_store *s, const char *name,
+    const struct og_keymeta *m);
+void og_store_commit(struct og_store *s, char **names, const int *newdat,
+    size_t n);
+void og_buf_add(struct og_buf *b, const void *p, size_t n);
+
 /* site.c: site metrics.  Per site and bucket, each term of an expression
  * is the sum of the site's sensors of its category (0 if it has none); a
  * needed sensor without a value makes the result nan.  Keys are
@@ -297,5 +362,21 @@ void og_sites_add(struct og_sites *s, size_t sensor, int64_t start,
     const double *v);
 void og_sites_finish(struct og_sites *s, const struct og_agg *aggs,
     void (*out)(const char *key, size_t keylen, int64_t t, double v));
+
+/* packer.c: merging new records into one key's chunks. */
+struct og_packkey {
+	char *name;
+	struct og_keymeta meta;
+	int datfd, touched, sorted;
+	int64_t *t;
+	double *v;
+	size_t n, cap;
+	struct og_packkey *next;
+};
+void og_pack_merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
+    const double *v, size_t n);
+int og_pack_finish(struct og_store *s, struct og_packkey *k);
+void og_pack_read_chunk(struct og_store *s, int fd, const char *name,
+    const struct og_chunkref *ref, int64_t *t, double *v, size_t *n);
 
 #endif

@@ -1,11 +1,15 @@
 /* og-unpack: print records from a store. */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "og.h"
 
 static const char usage_text[] =
-    "usage: og-unpack [-lmTx] [-s START] [-e END] STORE [KEY...]\n"
+    "usage: og-unpack [-mTx] [-s START] [-e END] STORE [KEY...]\n"
+    "       og-unpack -l [-T] STORE [KEY...]\n"
     "Print the records of KEYs (all keys when none) from STORE.\n"
     "  -s START  from START (inclusive; Unix seconds or ISO 8601)\n"
     "  -e END    until END (exclusive)\n"
@@ -15,11 +19,185 @@ static const char usage_text[] =
     "  -x        stop at the first damaged file\n"
     "  -h  this help    -V  version\n";
 
+struct key {
+	struct og_keymeta meta;
+	char *name;
+	int fd, bad;
+	size_t first, last;	/* chunks overlapping [start, end) */
+	/* the decoded chunk a merge is reading */
+	int64_t *t;
+	double *v;
+	size_t n, i, next;
+};
+
+static struct og_store store;
+static int64_t start = INT64_MIN, end = INT64_MAX;
+static int stop_at_error, failed;
+
+static void
+damaged(struct key *k, const char *what, uint64_t offset)
+{
+	og_warn("%s/%s.dat: offset %llu: %s", store.path, k->name,
+	    (unsigned long long)offset, what);
+	k->bad = 1;
+	failed = 1;
+	if (stop_at_error) {
+		og_out_close();
+		exit(1);
+	}
+}
+
+/* Checks every chunk in range before any is printed, so a damaged key
+ * prints nothing rather than a part. */
+static void
+verify(struct key *k)
+{
+	static struct og_buf raw;
+	size_t c;
+
+	for (c = k->first; c < k->last && !k->bad; c++) {
+		struct og_chunkref *r = &k->meta.chunks[c];
+		ssize_t got;
+
+		if (raw.cap < r->length) {
+			raw.cap = r->length;
+			raw.data = og_realloc(raw.data, raw.cap);
+		}
+		got = pread(k->fd, raw.data, r->length, (off_t)r->offset);
+		if (got != (ssize_t)r->length)
+			damaged(k, got < 0 ? "read error" : "truncated data file",
+			    r->offset);
+		else if (crc32(crc32(0, (unsigned char *)raw.data, 36),
+		    (unsigned char *)raw.data + OG_CHUNK_HEADER,
+		    r->length - OG_CHUNK_HEADER) != r->crc)
+			damaged(k, "checksum mismatch", r->offset);
+	}
+}
+
+/* Loads the next chunk of k in range; 0 when there is none. */
+static int
+load_chunk(struct key *k)
+{
+	if (k->next >= k->last)
+		return 0;
+	if (!k->t) {
+		k->t = og_reallocarray(NULL, OG_CHUNK_POINTS, sizeof *k->t);
+		k->v = og_reallocarray(NULL, OG_CHUNK_POINTS, sizeof *k->v);
+	}
+	og_pack_read_chunk(&store, k->fd, k->name, &k->meta.chunks[k->next++],
+	    k->t, k->v, &k->n);
+	for (k->i = 0; k->i < k->n && k->t[k->i] < start; k->i++)
+		;
+	while (k->n > k->i && k->t[k->n - 1] >= end)
+		k->n--;
+	return 1;
+}
+
+static void
+print_key(struct key *k)
+{
+	size_t i;
+
+	while (load_chunk(k))
+		for (i = k->i; i < k->n; i++)
+			og_out_record(k->meta.key, k->meta.keylen, k->t[i],
+			    k->v[i]);
+}
+
+static void
+list_key(struct key *k)
+{
+	struct og_keymeta *m = &k->meta;
+	uint64_t count = 0;
+	char buf[32];
+	size_t i;
+
+	for (i = 0; i < m->nchunks; i++)
+		count += m->chunks[i].count;
+	og_out(m->key, m->keylen);
+	og_out_char('\t');
+	og_out(buf, og_format_int64(buf, (int64_t)count));
+	og_out_char('\t');
+	og_out_time(m->chunks[0].tmin);
+	og_out_char('\t');
+	og_out_time(m->chunks[m->nchunks - 1].tmax);
+	og_out_char('\n');
+}
+
+/* -m: a heap of keys ordered by their next time, then by key order. */
+static int
+before(struct key *a, struct key *b)
+{
+	return a->t[a->i] < b->t[b->i] || (a->t[a->i] == b->t[b->i] && a < b);
+}
+
+static void
+sift_down(struct key **heap, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		struct key *tmp;
+
+		if (l < n && before(heap[l], heap[m]))
+			m = l;
+		if (r < n && before(heap[r], heap[m]))
+			m = r;
+		if (m == i)
+			return;
+		tmp = heap[i], heap[i] = heap[m], heap[m] = tmp;
+		i = m;
+	}
+}
+
+static int
+advance(struct key *k)
+{
+	while (k->i >= k->n)
+		if (!load_chunk(k))
+			return 0;
+	return 1;
+}
+
+static void
+merge_keys(struct key *keys, size_t nkeys)
+{
+	struct key **heap = og_calloc(nkeys + 1, sizeof *heap);
+	size_t i, n = 0;
+
+	for (i = 0; i < nkeys; i++)
+		if (!keys[i].bad && advance(&keys[i]))
+			heap[n++] = &keys[i];
+	for (i = n; i-- > 0;)
+		sift_down(heap, n, i);
+	while (n > 0) {
+		struct key *k = heap[0];
+
+		og_out_record(k->meta.key, k->meta.keylen, k->t[k->i], k->v[k->i]);
+		k->i++;
+		if (!advance(k))
+			heap[0] = heap[--n];
+		sift_down(heap, n, 0);
+	}
+	free(heap);
+}
+
+static int
+compare_storekeys(const void *a, const void *b)
+{
+	const struct og_storekey *x = a, *y = b;
+	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
+	int c = memcmp(x->key, y->key, n);
+
+	return c ? c : (x->keylen > y->keylen) - (x->keylen < y->keylen);
+}
+
 int
 main(int argc, char *argv[])
 {
-	int c;
-	int64_t start = INT64_MIN, end = INT64_MAX;
+	struct og_storekey *names;
+	struct key *keys;
+	size_t nnames, nkeys = 0, i, j;
+	int c, list = 0, merge = 0;
 
 	og_setprog(argv[0]);
 	while ((c = getopt(argc, argv, "e:hlms:TVx")) != -1) {
@@ -31,8 +209,10 @@ main(int argc, char *argv[])
 		case 'h':
 			og_usage(usage_text, 0);
 		case 'l':
+			list = 1;
+			break;
 		case 'm':
-		case 'x':
+			merge = 1;
 			break;
 		case 's':
 			if (og_parse_time_arg(optarg, &start) < 0)
@@ -43,14 +223,95 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			og_version();
+		case 'x':
+			stop_at_error = 1;
+			break;
 		default:
 			og_usage(usage_text, OG_EXIT_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
+	if (argc < 1 || (list && merge))
 		og_usage(usage_text, OG_EXIT_USAGE);
-	(void)start, (void)end;
-	og_die("the store is not implemented yet");
+	og_store_open(&store, argv[0], 0);
+	if (argc > 1) {
+		nnames = argc - 1;
+		names = og_calloc(nnames, sizeof *names);
+		for (i = 0; i < nnames; i++) {
+			size_t len = strlen(argv[i + 1]);
+
+			if (!og_key_valid(argv[i + 1], len))
+				og_die("bad key '%.40s'", argv[i + 1]);
+			memcpy(names[i].key, argv[i + 1], len + 1);
+			names[i].keylen = len;
+		}
+		qsort(names, nnames, sizeof *names, compare_storekeys);
+		for (i = j = 0; i < nnames; i++)
+			if (j == 0 || compare_storekeys(&names[i], &names[j - 1]))
+				names[j++] = names[i];
+		nnames = j;
+	} else {
+		names = og_store_keys(&store, &nnames);
+	}
+
+	/* the snapshot: every meta file read and data file opened at once */
+	keys = og_calloc(nnames + 1, sizeof *keys);
+	og_store_snapshot_begin(&store);
+	for (i = 0; i < nnames; i++) {
+		struct key *k = &keys[nkeys];
+		char why[4400], file[1100];
+		int got;
+
+		k->name = og_store_name(names[i].key, names[i].keylen);
+		got = og_keymeta_read(&store, k->name, &k->meta, why, sizeof why);
+		if (got == -1) {
+			og_warn("%s: no such key", names[i].key);
+			failed = 1;
+			free(k->name);
+			continue;
+		}
+		if (got == -2 || k->meta.keylen != names[i].keylen ||
+		    memcmp(k->meta.key, names[i].key, names[i].keylen) != 0) {
+			og_warn("%s", got == -2 ? why : "meta file of another key");
+			failed = 1;
+			if (stop_at_error)
+				exit(1);
+			free(k->name);
+			continue;
+		}
+		snprintf(file, sizeof file, "%s.dat", k->name);
+		k->fd = -1;
+		if (k->meta.nchunks > 0 && !list &&
+		    (k->fd = openat(store.dirfd, file, O_RDONLY | O_CLOEXEC)) < 0)
+			og_die("%s/%s:", store.path, file);
+		nkeys++;
+	}
+	og_store_snapshot_end(&store);
+
+	for (i = 0; i < nkeys; i++) {
+		struct key *k = &keys[i];
+		struct og_keymeta *m = &k->meta;
+
+		if (m->nchunks == 0)
+			continue;
+		if (list) {
+			list_key(k);
+			continue;
+		}
+		for (k->first = 0; k->first < m->nchunks &&
+		    m->chunks[k->first].tmax < start; k->first++)
+			;
+		for (k->last = k->first; k->last < m->nchunks &&
+		    m->chunks[k->last].tmin < end; k->last++)
+			;
+		k->next = k->first;
+		verify(k);
+		if (!merge && !k->bad)
+			print_key(k);
+	}
+	if (merge)
+		merge_keys(keys, nkeys);
+	og_out_close();
+	return failed;
 }

@@ -1,0 +1,370 @@
+/* chunk.c: one compressed run of a key's records, the unit of the store.
+ *
+ * A chunk holds up to OG_CHUNK_POINTS records in time order, as columns:
+ * times as delta-of-delta varints, the positions of nan values, and the
+ * other values in whichever of these codecs the data allows:
+ *   decimal   every value is D / 10^s exactly: D as zigzag varints, either
+ *             as they are or as differences (counters, gauges);
+ *   planes    the 8 bytes of each double, split into 8 byte planes.
+ * The columns are compressed together with zstd.  The layout is in
+ * og-pack(1). */
+#include <math.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "og.h"
+
+enum { VALUES_PLANES = 0, VALUES_DECIMAL = 1, VALUES_DECIMAL_DELTA = 2 };
+
+static const double exact10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+};
+#define MAX_SCALE 9
+
+int og_chunk_level = 9;
+
+static void
+put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = v, p[1] = v >> 8, p[2] = v >> 16, p[3] = v >> 24;
+}
+
+static void
+put_le64(unsigned char *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+uint32_t
+og_get_le32(const unsigned char *p)
+{
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+uint64_t
+og_get_le64(const unsigned char *p)
+{
+	return og_get_le32(p) | (uint64_t)og_get_le32(p + 4) << 32;
+}
+
+void
+og_put_le32(unsigned char *p, uint32_t v)
+{
+	put_le32(p, v);
+}
+
+void
+og_put_le64(unsigned char *p, uint64_t v)
+{
+	put_le64(p, v);
+}
+
+static uint64_t
+zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t
+unzigzag(uint64_t u)
+{
+	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static unsigned char *
+put_varint(unsigned char *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (unsigned char)v | 0x80;
+		v >>= 7;
+	}
+	*p++ = (unsigned char)v;
+	return p;
+}
+
+static int
+get_varint(const unsigned char **pp, const unsigned char *end, uint64_t *v)
+{
+	const unsigned char *p = *pp;
+	uint64_t x = 0;
+	int shift;
+
+	for (shift = 0; shift < 64 && p < end; shift += 7) {
+		x |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p++ & 0x80)) {
+			*v = x;
+			*pp = p;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+varint_len(uint64_t v)
+{
+	int n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* The smallest s with every value exactly D / 10^s, or -1. */
+static int
+decimal_scale(const double *v, size_t n)
+{
+	size_t i;
+	int s = 0;
+
+	for (i = 0; i < n; i++) {
+		double x = v[i], d;
+
+		if (isnan(x))
+			continue;
+		if (x == 0 && signbit(x))
+			return -1;
+		for (; s <= MAX_SCALE; s++) {
+			d = nearbyint(x * exact10[s]);
+			if (fabs(d) < 0x1p53 && d / exact10[s] == x)
+				break;
+		}
+		if (s > MAX_SCALE)
+			return -1;
+	}
+	return s;
+}
+
+static void
+grow(struct og_buf *b, size_t need)
+{
+	if (b->cap - b->len >= need)
+		return;
+	b->cap = b->len + need + b->cap / 2 + 1024;
+	b->data = og_realloc(b->data, b->cap);
+}
+
+/*
+ * Encodes n records (times strictly increasing) as one chunk appended to
+ * out; scratch is reused between calls to spare allocations.
+ */
+void
+og_chunk_encode(struct og_buf *out, struct og_buf *scratch, const int64_t *t,
+    const double *v, size_t n)
+{
+	unsigned char *p, *h;
+	size_t i, nans = 0, last_nan = 0, bound, clen;
+	int64_t prev_delta = 0, prev_d = 0;
+	int scale, codec = VALUES_PLANES;
+	uint64_t abs_bytes = 0, delta_bytes = 0;
+
+	scale = decimal_scale(v, n);
+	if (scale >= 0) {
+		int64_t prev = 0;
+
+		for (i = 0; i < n; i++) {
+			int64_t d;
+
+			if (isnan(v[i]))
+				continue;
+			d = (int64_t)nearbyint(v[i] * exact10[scale]);
+			abs_bytes += varint_len(zigzag(d));
+			delta_bytes += varint_len(zigzag(d - prev));
+			prev = d;
+		}
+		codec = delta_bytes < abs_bytes ? VALUES_DECIMAL_DELTA :
+		    VALUES_DECIMAL;
+	}
+
+	scratch->len = 0;
+	grow(scratch, n * 20 + 32);
+	p = (unsigned char *)scratch->data;
+	for (i = 1; i < n; i++) {
+		int64_t delta = t[i] - t[i - 1];
+
+		p = put_varint(p, zigzag(delta - prev_delta));
+		prev_delta = delta;
+	}
+	for (i = 0; i < n; i++)
+		nans += isnan(v[i]) != 0;
+	p = put_varint(p, nans);
+	for (i = 0; i < n && nans; i++) {
+		if (isnan(v[i])) {
+			p = put_varint(p, i - last_nan);
+			last_nan = i;
+		}
+	}
+	if (codec == VALUES_PLANES) {
+		size_t m = n - nans, j = 0, b;
+		unsigned char *planes = p;
+
+		for (i = 0; i < n; i++) {
+			uint64_t u;
+
+			if (isnan(v[i]))
+				continue;
+			memcpy(&u, &v[i], 8);
+			for (b = 0; b < 8; b++)
+				planes[b * m + j] = (unsigned char)(u >> (8 * b));
+			j++;
+		}
+		p += 8 * m;
+	} else {
+		for (i = 0; i < n; i++) {
+			int64_t d;
+
+			if (isnan(v[i]))
+				continue;
+			d = (int64_t)nearbyint(v[i] * exact10[scale]);
+			p = put_varint(p, zigzag(codec == VALUES_DECIMAL_DELTA ?
+			    d - prev_d : d));
+			prev_d = d;
+		}
+	}
+	scratch->len = p - (unsigned char *)scratch->data;
+
+	bound = ZSTD_compressBound(scratch->len);
+	grow(out, OG_CHUNK_HEADER + bound);
+	h = (unsigned char *)out->data + out->len;
+	clen = ZSTD_compress(h + OG_CHUNK_HEADER, bound, scratch->data,
+	    scratch->len, og_chunk_level);
+	if (ZSTD_isError(clen))
+		og_die("zstd: %s", ZSTD_getErrorName(clen));
+	memcpy(h, "OGc", 3);
+	h[3] = OG_CHUNK_VERSION;
+	put_le32(h + 4, (uint32_t)n);
+	put_le64(h + 8, (uint64_t)t[0]);
+	put_le64(h + 16, (uint64_t)t[n - 1]);
+	h[24] = 0;
+	h[25] = codec;
+	h[26] = scale < 0 ? 0 : scale;
+	h[27] = 0;
+	put_le32(h + 28, (uint32_t)clen);
+	put_le32(h + 32, (uint32_t)scratch->len);
+	put_le32(h + 36, (uint32_t)crc32(crc32(0, h, 36),
+	    h + OG_CHUNK_HEADER, clen));
+	out->len += OG_CHUNK_HEADER + clen;
+}
+
+/* Checks a chunk header; fills count, first and last time and the total
+ * chunk length.  Returns NULL or what is wrong. */
+const char *
+og_chunk_header(const unsigned char *h, size_t len, struct og_chunk_info *ci)
+{
+	if (len < OG_CHUNK_HEADER)
+		return "truncated chunk header";
+	if (memcmp(h, "OGc", 3) != 0)
+		return "not a chunk (bad magic)";
+	if (h[3] != OG_CHUNK_VERSION)
+		return "unknown chunk version";
+	ci->count = og_get_le32(h + 4);
+	ci->tmin = (int64_t)og_get_le64(h + 8);
+	ci->tmax = (int64_t)og_get_le64(h + 16);
+	ci->length = OG_CHUNK_HEADER + (size_t)og_get_le32(h + 28);
+	if (ci->count == 0 || ci->count > OG_CHUNK_POINTS || ci->tmin > ci->tmax)
+		return "bad chunk header";
+	return NULL;
+}
+
+/*
+ * Decodes the chunk at c (len bytes available) into t and v, which hold
+ * OG_CHUNK_POINTS each.  Returns NULL or what is wrong; never trusts the
+ * input, so a damaged chunk gives an error, not a crash.
+ */
+const char *
+og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
+    int64_t *t, double *v, size_t *count)
+{
+	struct og_chunk_info ci;
+	const char *err;
+	const unsigned char *p, *end;
+	size_t n, i, rawlen, clen, got, nans, m, j;
+	uint64_t u;
+	int codec, scale;
+	int64_t delta = 0, d = 0;
+
+	if ((err = og_chunk_header(c, len, &ci)))
+		return err;
+	if (ci.length > len)
+		return "truncated chunk";
+	clen = ci.length - OG_CHUNK_HEADER;
+	if (crc32(crc32(0, c, 36), c + OG_CHUNK_HEADER, clen) !=
+	    og_get_le32(c + 36))
+		return "checksum mismatch";
+	n = ci.count;
+	codec = c[25];
+	scale = c[26];
+	rawlen = og_get_le32(c + 32);
+	if (c[24] != 0 || codec > VALUES_DECIMAL_DELTA || scale > MAX_SCALE ||
+	    rawlen > n * 20 + 32)
+		return "bad chunk codec";
+	scratch->len = 0;
+	grow(scratch, rawlen + 1);
+	got = ZSTD_decompress(scratch->data, rawlen + 1, c + OG_CHUNK_HEADER,
+	    clen);
+	if (ZSTD_isError(got) || got != rawlen)
+		return "bad compressed data";
+	p = (const unsigned char *)scratch->data;
+	end = p + rawlen;
+	t[0] = ci.tmin;
+	for (i = 1; i < n; i++) {
+		if (get_varint(&p, end, &u) < 0)
+			return "bad time column";
+		/* unsigned sums: damaged input must not overflow */
+		delta = (int64_t)((uint64_t)delta + (uint64_t)unzigzag(u));
+		t[i] = (int64_t)((uint64_t)t[i - 1] + (uint64_t)delta);
+		if (delta <= 0 || t[i] <= t[i - 1])
+			return "times not increasing";
+	}
+	if (t[n - 1] != ci.tmax)
+		return "times do not end at the header's last time";
+	if (get_varint(&p, end, &u) < 0 || u > n)
+		return "bad nan column";
+	nans = u;
+	for (i = 0; i < n; i++)
+		v[i] = 0;
+	for (i = 0, j = 0; i < nans; i++) {
+		if (get_varint(&p, end, &u) < 0 || u > n - 1 - j ||
+		    (i > 0 && u == 0))
+			return "bad nan column";
+		j += u;
+		v[j] = NAN;
+	}
+	m = n - nans;
+	if (codec == VALUES_PLANES) {
+		size_t b;
+
+		if ((size_t)(end - p) != 8 * m)
+			return "bad value column";
+		for (i = 0, j = 0; i < n; i++) {
+			if (isnan(v[i]))
+				continue;
+			u = 0;
+			for (b = 0; b < 8; b++)
+				u |= (uint64_t)p[b * m + j] << (8 * b);
+			memcpy(&v[i], &u, 8);
+			j++;
+		}
+		p += 8 * m;
+	} else {
+		for (i = 0; i < n; i++) {
+			if (isnan(v[i]))
+				continue;
+			if (get_varint(&p, end, &u) < 0)
+				return "bad value column";
+			d = codec == VALUES_DECIMAL_DELTA ?
+			    (int64_t)((uint64_t)d + (uint64_t)unzigzag(u)) :
+			    unzigzag(u);
+			v[i] = (double)d / exact10[scale];
+		}
+	}
+	if (p != end)
+		return "trailing bytes in chunk";
+	*count = n;
+	return NULL;
+}

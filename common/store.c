@@ -1,0 +1,528 @@
+/* store.c: the store directory: one data file and one meta file per key,
+ * locks, and the journal that makes a pack of many keys atomic.
+ *
+ * STORE/NAME.dat    chunks, appended; bytes past the meta's data end are
+ *                   left over from an interrupted pack and are cut off
+ * STORE/NAME.meta   the key, the data end and the index of live chunks
+ * STORE/.og-writer  flock: one og-pack at a time
+ * STORE/.og-lock    flock: shared while a reader takes its snapshot of the
+ *                   meta files, exclusive while a pack switches them
+ * STORE/.og-journal the names whose NAME.meta.new (and NAME.dat.new) are
+ *                   committed but perhaps not yet renamed into place
+ *
+ * NAME is the key with every byte outside [0-9A-Za-z_-] written %XX, cut
+ * into directory levels of 240 bytes for long keys: no key can reach
+ * outside STORE or share a file with another key. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "og.h"
+
+#define NAME_PART 240
+#define META_MAGIC "OGm"
+#define META_HEADER 32
+#define META_ENTRY 40
+
+static int
+plain_byte(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	    (c >= 'a' && c <= 'z') || c == '_' || c == '-';
+}
+
+/* The file name of a key, without suffix. */
+char *
+og_store_name(const char *key, size_t keylen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *name = og_malloc(keylen * 3 + keylen * 3 / NAME_PART + 2), *p = name;
+	size_t i, part = 0;
+
+	for (i = 0; i < keylen; i++) {
+		unsigned char c = key[i];
+		int width = plain_byte(c) ? 1 : 3;
+
+		if (part + width > NAME_PART) {
+			*p++ = '/';
+			part = 0;
+		}
+		if (width == 1) {
+			*p++ = c;
+		} else {
+			*p++ = '%';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+		part += width;
+	}
+	*p = '\0';
+	return name;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The key of a file name, or -1 if the name is not one og-pack makes. */
+static int
+key_of_name(const char *name, char *key, size_t *keylen)
+{
+	size_t n = 0;
+	const char *p;
+
+	for (p = name; *p; p++) {
+		if (n >= OG_KEY_MAX)
+			return -1;
+		if (*p == '/')
+			continue;
+		if (*p == '%') {
+			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+
+			if (lo < 0 || plain_byte(hi * 16 + lo))
+				return -1;
+			key[n++] = hi * 16 + lo;
+			p += 2;
+		} else if (plain_byte(*p)) {
+			key[n++] = *p;
+		} else {
+			return -1;
+		}
+	}
+	*keylen = n;
+	return og_key_valid(key, n) ? 0 : -1;
+}
+
+static int
+lock_file(struct og_store *s, const char *file, int create)
+{
+	int fd = openat(s->dirfd, file, (create ? O_RDWR | O_CREAT : O_RDONLY) |
+	    O_CLOEXEC, 0644);
+
+	if (fd < 0 && !create && errno == ENOENT)
+		return -1;
+	if (fd < 0)
+		og_die("%s/%s:", s->path, file);
+	return fd;
+}
+
+static void
+flock_or_die(struct og_store *s, int fd, int op)
+{
+	while (flock(fd, op) < 0) {
+		if (errno != EINTR)
+			og_die("%s: lock:", s->path);
+	}
+}
+
+void
+og_store_fsync_dir(struct og_store *s, const char *name)
+{
+	char dir[1024];
+	const char *slash = strrchr(name, '/');
+	int fd;
+
+	if (!slash) {
+		if (fsync(s->dirfd) < 0)
+			og_die("%s: fsync:", s->path);
+		return;
+	}
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - name), name);
+	if ((fd = openat(s->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(fd) < 0)
+		og_die("%s/%s: fsync:", s->path, dir);
+	close(fd);
+}
+
+/* Finishes a commit that was interrupted after its journal was written. */
+static void
+roll_forward(struct og_store *s)
+{
+	char *buf = NULL, *line, *next, from[1100], to[1100];
+	struct stat st;
+	int fd;
+
+	if ((fd = openat(s->dirfd, ".og-journal", O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return;
+		og_die("%s/.og-journal:", s->path);
+	}
+	if (fstat(fd, &st) < 0)
+		og_die("%s/.og-journal:", s->path);
+	buf = og_malloc(st.st_size + 1);
+	if (read(fd, buf, st.st_size) != st.st_size)
+		og_die("%s/.og-journal: short read", s->path);
+	buf[st.st_size] = '\0';
+	close(fd);
+	if (strncmp(buf, "og-journal 1\n", 13) != 0 ||
+	    st.st_size < 17 || strcmp(buf + st.st_size - 4, "end\n") != 0)
+		og_die("%s/.og-journal: damaged journal", s->path);
+	for (line = buf + 13; *line && strcmp(line, "end\n") != 0; line = next) {
+		char *tab = strchr(line, '\t');
+
+		if (!(next = strchr(line, '\n')) || !tab || tab > next)
+			og_die("%s/.og-journal: damaged journal", s->path);
+		*next++ = '\0';
+		*tab = '\0';
+		if (strcmp(tab + 1, "dat") == 0) {
+			snprintf(from, sizeof from, "%s.dat.new", line);
+			snprintf(to, sizeof to, "%s.dat", line);
+			if (renameat(s->dirfd, from, s->dirfd, to) < 0 &&
+			    errno != ENOENT)
+				og_die("%s/%s:", s->path, from);
+		}
+		snprintf(from, sizeof from, "%s.meta.new", line);
+		snprintf(to, sizeof to, "%s.meta", line);
+		if (renameat(s->dirfd, from, s->dirfd, to) < 0 && errno != ENOENT)
+			og_die("%s/%s:", s->path, from);
+		og_store_fsync_dir(s, line);
+	}
+	free(buf);
+	if (unlinkat(s->dirfd, ".og-journal", 0) < 0)
+		og_die("%s/.og-journal:", s->path);
+	og_store_fsync_dir(s, ".og-journal");
+}
+
+/*
+ * Opens STORE.  A writer creates it if missing and holds the writer lock
+ * until it exits.  Either finishes a commit a killed og-pack left behind.
+ */
+void
+og_store_open(struct og_store *s, const char *path, int writer)
+{
+	memset(s, 0, sizeof *s);
+	s->path = path;
+	s->writer = writer;
+	if (writer && mkdir(path, 0755) < 0 && errno != EEXIST)
+		og_die("%s:", path);
+	if ((s->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		og_die("%s:", path);
+	if (writer) {
+		s->writefd = lock_file(s, ".og-writer", 1);
+		flock_or_die(s, s->writefd, LOCK_EX);
+	}
+	s->lockfd = lock_file(s, ".og-lock", writer);
+	if (s->lockfd >= 0 && faccessat(s->dirfd, ".og-journal", F_OK, 0) == 0) {
+		flock_or_die(s, s->lockfd, LOCK_EX);
+		roll_forward(s);
+		flock(s->lockfd, LOCK_UN);
+	}
+}
+
+/* Readers hold the shared lock while they read meta files and open data
+ * files; a pack switches meta files only under the exclusive lock. */
+void
+og_store_snapshot_begin(struct og_store *s)
+{
+	if (s->lockfd >= 0)
+		flock_or_die(s, s->lockfd, LOCK_SH);
+}
+
+void
+og_store_snapshot_end(struct og_store *s)
+{
+	if (s->lockfd >= 0)
+		flock(s->lockfd, LOCK_UN);
+}
+
+void
+og_store_close(struct og_store *s)
+{
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	if (s->writefd > 0)
+		close(s->writefd);
+	close(s->dirfd);
+}
+
+/* Meta file: "OGm" version, key length (u16), reserved, data end (u64),
+ * dead bytes (u64), chunk count (u32), then the key, then per chunk offset
+ * (u64), length (u32), count (u32), first and last time (i64), checksum
+ * (u32) and reserved (u32), and a CRC-32 of all before it. */
+const char *
+og_keymeta_parse(const unsigned char *b, size_t len, struct og_keymeta *m)
+{
+	size_t i, keylen, n;
+	const unsigned char *e;
+	uint64_t end_of_last = 0;
+
+	if (len < META_HEADER + 4 || memcmp(b, META_MAGIC, 3) != 0)
+		return "not a meta file";
+	if (b[3] != OG_STORE_VERSION)
+		return "unknown meta file version";
+	if (crc32(0, b, len - 4) != og_get_le32(b + len - 4))
+		return "meta file checksum mismatch";
+	keylen = b[4] | b[5] << 8;
+	n = og_get_le32(b + 24);
+	if (keylen == 0 || keylen > OG_KEY_MAX ||
+	    len != META_HEADER + keylen + n * META_ENTRY + 4)
+		return "bad meta file size";
+	memcpy(m->key, b + META_HEADER, keylen);
+	m->key[keylen] = '\0';
+	m->keylen = keylen;
+	m->data_end = og_get_le64(b + 8);
+	m->dead = og_get_le64(b + 16);
+	m->nchunks = 0;
+	if (n > m->cap) {
+		m->chunks = og_reallocarray(m->chunks, n, sizeof *m->chunks);
+		m->cap = n;
+	}
+	e = b + META_HEADER + keylen;
+	for (i = 0; i < n; i++, e += META_ENTRY) {
+		struct og_chunkref *c = &m->chunks[i];
+
+		c->offset = og_get_le64(e);
+		c->length = og_get_le32(e + 8);
+		c->count = og_get_le32(e + 12);
+		c->tmin = (int64_t)og_get_le64(e + 16);
+		c->tmax = (int64_t)og_get_le64(e + 24);
+		c->crc = og_get_le32(e + 32);
+		if (c->count == 0 || c->count > OG_CHUNK_POINTS ||
+		    c->tmin > c->tmax || c->length < OG_CHUNK_HEADER ||
+		    c->offset + c->length > m->data_end ||
+		    (i > 0 && c->tmin <= m->chunks[i - 1].tmax))
+			return "bad chunk index in meta file";
+		if (c->offset + c->length > end_of_last)
+			end_of_last = c->offset + c->length;
+	}
+	m->nchunks = n;
+	return NULL;
+}
+
+/* Reads NAME.meta: 0, or -1 when the key has none yet; dies when damaged
+ * unless why is given, where it says what is wrong (return -2). */
+int
+og_keymeta_read(struct og_store *s, const char *name, struct og_keymeta *m,
+    char *why, size_t whysize)
+{
+	char file[1100];
+	unsigned char *buf;
+	const char *err;
+	struct stat st;
+	ssize_t got;
+	int fd;
+
+	snprintf(file, sizeof file, "%s.meta", name);
+	if ((fd = openat(s->dirfd, file, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return -1;
+		og_die("%s/%s:", s->path, file);
+	}
+	if (fstat(fd, &st) < 0)
+		og_die("%s/%s:", s->path, file);
+	if (st.st_size > (off_t)1 << 30)
+		og_die("%s/%s: meta file too large", s->path, file);
+	buf = og_malloc(st.st_size + 1);
+	got = read(fd, buf, st.st_size);
+	close(fd);
+	if (got < 0)
+		og_die("%s/%s:", s->path, file);
+	err = got != st.st_size ? "short read" : og_keymeta_parse(buf, got, m);
+	free(buf);
+	if (err) {
+		if (!why)
+			og_die("%s/%s: %s", s->path, file, err);
+		snprintf(why, whysize, "%s/%s: %s", s->path, file, err);
+		return -2;
+	}
+	return 0;
+}
+
+static void
+write_all_fd(int fd, const void *p, size_t n, const char *what)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, c, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			og_die("%s: write error:", what);
+		}
+		c += w;
+		n -= w;
+	}
+}
+
+/* Makes the directories a long key's name needs. */
+void
+og_store_mkdirs(struct og_store *s, const char *name)
+{
+	char dir[1100];
+	const char *p;
+
+	for (p = strchr(name, '/'); p; p = strchr(p + 1, '/')) {
+		snprintf(dir, sizeof dir, "%.*s", (int)(p - name), name);
+		if (mkdirat(s->dirfd, dir, 0755) < 0 && errno != EEXIST)
+			og_die("%s/%s:", s->path, dir);
+	}
+}
+
+/* Writes NAME.meta.new durably; og_store_commit puts it in place. */
+void
+og_keymeta_write_new(struct og_store *s, const char *name,
+    const struct og_keymeta *m)
+{
+	size_t len = META_HEADER + m->keylen + m->nchunks * META_ENTRY + 4, i;
+	unsigned char *b = og_calloc(1, len), *e;
+	char file[1100];
+	int fd;
+
+	memcpy(b, META_MAGIC, 3);
+	b[3] = OG_STORE_VERSION;
+	b[4] = m->keylen & 0xff;
+	b[5] = m->keylen >> 8;
+	og_put_le64(b + 8, m->data_end);
+	og_put_le64(b + 16, m->dead);
+	og_put_le32(b + 24, (uint32_t)m->nchunks);
+	memcpy(b + META_HEADER, m->key, m->keylen);
+	e = b + META_HEADER + m->keylen;
+	for (i = 0; i < m->nchunks; i++, e += META_ENTRY) {
+		const struct og_chunkref *c = &m->chunks[i];
+
+		og_put_le64(e, c->offset);
+		og_put_le32(e + 8, c->length);
+		og_put_le32(e + 12, c->count);
+		og_put_le64(e + 16, (uint64_t)c->tmin);
+		og_put_le64(e + 24, (uint64_t)c->tmax);
+		og_put_le32(e + 32, c->crc);
+	}
+	og_put_le32(b + len - 4, (uint32_t)crc32(0, b, len - 4));
+	snprintf(file, sizeof file, "%s.meta.new", name);
+	if ((fd = openat(s->dirfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0)
+		og_die("%s/%s:", s->path, file);
+	write_all_fd(fd, b, len, file);
+	if (fsync(fd) < 0 || close(fd) < 0)
+		og_die("%s/%s: fsync:", s->path, file);
+	free(b);
+}
+
+/*
+ * Makes a pack visible at once: the journal naming every new meta (and
+ * data) file is the commit point; the renames after it are redone by
+ * roll_forward if the pack dies among them.
+ */
+void
+og_store_commit(struct og_store *s, char **names, const int *newdat, size_t n)
+{
+	struct og_buf j = { 0 };
+	size_t i;
+	int fd;
+
+	if (n == 0)
+		return;
+	og_buf_add(&j, "og-journal 1\n", 13);
+	for (i = 0; i < n; i++) {
+		og_buf_add(&j, names[i], strlen(names[i]));
+		og_buf_add(&j, newdat[i] ? "\tdat\n" : "\tmeta\n",
+		    newdat[i] ? 5 : 6);
+	}
+	og_buf_add(&j, "end\n", 4);
+	if ((fd = openat(s->dirfd, ".og-journal.tmp",
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		og_die("%s/.og-journal.tmp:", s->path);
+	write_all_fd(fd, j.data, j.len, ".og-journal.tmp");
+	if (fsync(fd) < 0 || close(fd) < 0)
+		og_die("%s/.og-journal.tmp: fsync:", s->path);
+	free(j.data);
+	flock_or_die(s, s->lockfd, LOCK_EX);
+	if (renameat(s->dirfd, ".og-journal.tmp", s->dirfd, ".og-journal") < 0)
+		og_die("%s/.og-journal:", s->path);
+	og_store_fsync_dir(s, ".og-journal");
+	roll_forward(s);
+	flock(s->lockfd, LOCK_UN);
+}
+
+static int
+compare_keys(const void *a, const void *b)
+{
+	const struct og_storekey *x = a, *y = b;
+	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
+	int c = memcmp(x->key, y->key, n);
+
+	return c ? c : (x->keylen > y->keylen) - (x->keylen < y->keylen);
+}
+
+static void
+walk(struct og_store *s, const char *dir, struct og_storekey **keys,
+    size_t *n, size_t *cap)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd;
+
+	fd = *dir ? openat(s->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) :
+	    dup(s->dirfd);
+	if (fd < 0 || !(d = fdopendir(fd)))
+		og_die("%s/%s:", s->path, dir);
+	while ((de = readdir(d))) {
+		char name[1100];
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(name, sizeof name, "%s%s%s", dir, *dir ? "/" : "",
+		    de->d_name);
+		if (de->d_type == DT_UNKNOWN) {
+			struct stat st;
+
+			if (fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISDIR(st.st_mode))
+				de->d_type = DT_DIR;
+		}
+		if (de->d_type == DT_DIR && strlen(dir) < 800) {
+			walk(s, name, keys, n, cap);
+			continue;
+		}
+		if (len < 6 || strcmp(de->d_name + len - 5, ".meta") != 0)
+			continue;
+		name[strlen(name) - 5] = '\0';
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*keys = og_reallocarray(*keys, *cap, sizeof **keys);
+		}
+		if (key_of_name(name, (*keys)[*n].key, &(*keys)[*n].keylen) < 0)
+			continue;
+		(*keys)[*n].key[(*keys)[*n].keylen] = '\0';
+		(*n)++;
+	}
+	closedir(d);
+}
+
+/* All keys of the store, in byte order. */
+struct og_storekey *
+og_store_keys(struct og_store *s, size_t *n)
+{
+	struct og_storekey *keys = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	walk(s, "", &keys, n, &cap);
+	qsort(keys, *n, sizeof *keys, compare_keys);
+	return keys;
+}
+
+void
+og_buf_add(struct og_buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len < n) {
+		b->cap = b->len + n + b->cap / 2 + 256;
+		b->data = og_realloc(b->data, b->cap);
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
