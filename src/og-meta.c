@@ -78,11 +78,13 @@ slurp(const char *src, size_t *len)
 	if (strcmp(src, "-") != 0 && (fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		og_die("%s:", src);
 	for (*len = 0;; *len += n) {
+		if (*len > SHEET_MAX)
+			og_die("%s: larger than %d bytes", sheet_name,
+			    SHEET_MAX);
 		if (*len == cap) {
-			if (cap >= SHEET_MAX)
-				og_die("%s: larger than %d bytes", sheet_name,
-				    SHEET_MAX);
 			cap = cap ? 2 * cap : 1 << 16;
+			if (cap > SHEET_MAX)
+				cap = SHEET_MAX + 1;
 			buf = og_realloc(buf, cap);
 		}
 		if ((n = read(fd, buf + *len, cap - *len)) == 0)
