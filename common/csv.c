@@ -97,7 +97,7 @@ og_csv_next(struct og_csv *c, const char **why)
 				if (p == end)
 					return fail(c, why, "unterminated quoted field");
 				if (*p == '\0')
-					return fail(c, why, "NUL byte in field");
+					return fail(c, why, "NUL byte");
 				if (*p == '"' && p + 1 < end && p[1] == '"') {
 					put(c, '"');
 					p++;
@@ -121,7 +121,7 @@ og_csv_next(struct og_csv *c, const char **why)
 			    p++) {
 				if (*p == '\0') {
 					c->errline = c->nextline;
-					return fail(c, why, "NUL byte in field");
+					return fail(c, why, "NUL byte");
 				}
 				put(c, *p);
 			}

@@ -427,7 +427,7 @@ EOF
 	printf 'sensor,site,category\na,x\0,gridNet\n' >s.csv
 	meta_err s.csv
 	assert_failure 1
-	assert_equal "$stderr" "og-meta: s.csv:2: NUL byte in field in column 'site'"
+	assert_equal "$stderr" "og-meta: s.csv:2: NUL byte in column 'site'"
 }
 
 @test "a row with more fields than the header is an error" {
