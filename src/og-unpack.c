@@ -37,6 +37,7 @@ static int stop_at_error, failed;
 static void
 damaged(struct key *k, const char *what, uint64_t offset)
 {
+	og_out_flush();
 	og_warn("%s/%s.dat: offset %llu: %s", store.path, k->name,
 	    (unsigned long long)offset, what);
 	k->bad = 1;
