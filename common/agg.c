@@ -85,7 +85,8 @@ og_xsum_add(struct og_xsum *x, double v)
 	/* v = mant * 2^(pos - 1074) */
 	i = pos >> 5;
 	w = (u128)mant << (pos & 31);
-	xsum_cover(x, i, i + 4);
+	if (i < x->lo || i + 4 > x->lo + x->n)
+		xsum_cover(x, i, i + 4);
 	limb = x->limb + (i - x->lo);
 	if (bits >> 63) {
 		limb[0] -= (int64_t)(w & 0xffffffff);

@@ -270,7 +270,9 @@ const char *og_http_get(const char *url, long timeout, size_t max, char **body,
 /* series.c: every key's open buckets, fed samples, counter readings (-d)
  * or partial states (--merge).  A bucket is handed to emit once a sample of
  * its key arrives in a later bucket (unless hold or profile), else at
- * og_series_finish, keys in order of first appearance. */
+ * og_series_finish, keys in order of first appearance; opened, if set, is
+ * told when a key moves on to a new bucket (--partial marks it so that
+ * --merge closes buckets at the same points a single run does). */
 struct og_series {
 	char *key;
 	size_t keylen;
@@ -289,6 +291,7 @@ struct og_series_set {
 	int window, counter, hold, keep_samples;
 	int64_t gap;
 	void (*emit)(void *ctx, struct og_series *k, struct og_state *s);
+	void (*opened)(void *ctx, struct og_series *k, int64_t start);
 	void *ctx;
 	struct og_series **table, **order, *last;
 	size_t cap, n;

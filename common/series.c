@@ -145,6 +145,8 @@ bucket(struct og_series_set *set, struct og_series *k, int64_t start)
 		k->open[i] = k->open[i - 1];
 	k->nopen++;
 	og_state_init(&k->open[lo], start, bucket_end(set, start));
+	if (lo == k->nopen - 1 && set->opened && !set->hold && !set->profile)
+		set->opened(set->ctx, k, start);
 	return &k->open[lo];
 }
 
@@ -231,7 +233,8 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 	og_state_add(st, r->time, r->value, set->keep_samples);
 }
 
-/* --merge: a partial state for key at start */
+/* --merge: a partial state for key at start, or with in NULL the mark
+ * that the key moved on to the bucket at start */
 void
 og_series_state(struct og_series_set *set, struct og_record *r,
     struct og_state *in, const char *name, uintmax_t line)
@@ -247,7 +250,8 @@ og_series_state(struct og_series_set *set, struct og_record *r,
 		    (long long)start);
 	if (!(st = bucket(set, k, start)))
 		late(r, name, line);
-	og_state_merge(st, in);
+	if (in)
+		og_state_merge(st, in);
 }
 
 void

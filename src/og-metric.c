@@ -119,6 +119,19 @@ emit(void *ctx, struct og_series *k, struct og_state *s)
 	}
 }
 
+/* --partial: KEY<TAB>START alone marks that the key moved on to a bucket */
+static void
+opened(void *ctx, struct og_series *k, int64_t start)
+{
+	char buf[24];
+
+	(void)ctx;
+	og_out(k->key, k->keylen);
+	og_out_char('\t');
+	og_out(buf, og_format_int64(buf, start));
+	og_out_char('\n');
+}
+
 /* The options a partial state depends on; --merge must be given the same. */
 static void
 signature(char *buf, size_t size, const char *interval, const char *profile,
@@ -142,7 +155,7 @@ merge_input(struct og_series_set *set, struct og_reader *rd, const char *sig)
 	size_t len;
 
 	while ((line = og_read_line(rd, &len))) {
-		if (line[0] == '#' || rd->lineno == 1) {
+		if (line[0] == '#') {
 			if (strncmp(line, "#og-metric partial ", 19) != 0)
 				og_die("%s:%ju: not og-metric --partial output",
 				    rd->name, rd->lineno);
@@ -153,13 +166,20 @@ merge_input(struct og_series_set *set, struct og_reader *rd, const char *sig)
 			continue;
 		}
 		if (!(tab1 = memchr(line, '\t', len)) ||
-		    !(tab2 = memchr(tab1 + 1, '\t', line + len - tab1 - 1)) ||
-		    !og_key_valid(line, tab1 - line) ||
-		    og_parse_int64(tab1 + 1, tab2 - tab1 - 1, &r.time) < 0)
+		    !og_key_valid(line, tab1 - line))
+			og_die("%s:%ju: bad partial state line", rd->name,
+			    rd->lineno);
+		if (!(tab2 = memchr(tab1 + 1, '\t', line + len - tab1 - 1)))
+			tab2 = line + len;
+		if (og_parse_int64(tab1 + 1, tab2 - tab1 - 1, &r.time) < 0)
 			og_die("%s:%ju: bad partial state line", rd->name,
 			    rd->lineno);
 		r.key = line;
 		r.keylen = tab1 - line;
+		if (tab2 == line + len) {
+			og_series_state(set, &r, NULL, rd->name, rd->lineno);
+			continue;
+		}
 		og_state_init(&st, 0, 0);
 		if ((err = og_state_parse(tab2 + 1, line + len, &st)))
 			og_die("%s:%ju: %s", rd->name, rd->lineno, err);
@@ -168,10 +188,43 @@ merge_input(struct og_series_set *set, struct og_reader *rd, const char *sig)
 	}
 }
 
+/*
+ * og_read_record, faster for the common case of a line with the key of the
+ * line before: the key is known good, so only time and value are parsed.
+ * Anything unusual goes the checked way, with its messages.
+ */
+static int
+read_record(struct og_reader *rd, struct og_record *r, char *lastkey,
+    size_t *lastlen)
+{
+	char why[256], *line, *tab;
+	const char *err;
+	size_t len, n = *lastlen;
+
+	if (!(line = og_read_line(rd, &len)))
+		return 0;
+	if (n && len > n && line[n] == '\t' && memcmp(line, lastkey, n) == 0 &&
+	    (tab = memchr(line + n + 1, '\t', len - n - 1)) &&
+	    og_parse_int64(line + n + 1, tab - line - n - 1, &r->time) == 0 &&
+	    og_parse_value(tab + 1, line + len - tab - 1, &r->value) == 0) {
+		r->key = lastkey;
+		r->keylen = n;
+		return 1;
+	}
+	if ((err = og_parse_record(line, len, r, why, sizeof why)))
+		og_die("%s:%ju: %s", rd->name, rd->lineno, err);
+	memcpy(lastkey, r->key, r->keylen);
+	*lastlen = r->keylen;
+	r->key = lastkey;
+	return 1;
+}
+
 static void
 read_input(struct og_series_set *set, const char *path, int merge,
     int transform, const char *sig)
 {
+	char lastkey[OG_KEY_MAX + 1];
+	size_t lastlen = 0;
 	struct og_reader rd;
 	struct og_record r;
 
@@ -179,7 +232,7 @@ read_input(struct og_series_set *set, const char *path, int merge,
 	if (merge) {
 		merge_input(set, &rd, sig);
 	} else {
-		while (og_read_record(&rd, &r)) {
+		while (read_record(&rd, &r, lastkey, &lastlen)) {
 			if (transform)
 				og_series_sample(set, &r, rd.name, rd.lineno);
 			else if (!set->window || og_window_has(&set->win, r.time))
@@ -330,6 +383,8 @@ main(int argc, char *argv[])
 	if (nexprs)
 		og_sites_init(&sites, &meta, exprs, nexprs, naggs);
 	set.emit = emit;
+	if (partial)
+		set.opened = opened;
 	signature(sig, sizeof sig, interval, profile, &set, window);
 	if (partial) {
 		og_out_str(sig);
