@@ -48,7 +48,7 @@ parse_fields(const char *arg)
 
 	for (name = strsep(&rest, ","); name; name = strsep(&rest, ",")) {
 		if (!*name) {
-			og_warn("-f: empty field name in '%s'", optarg);
+			og_warn("-f: empty field name in '%s'", arg);
 			exit(OG_EXIT_USAGE);
 		}
 		add(&fields, og_strdup(name));
@@ -153,7 +153,7 @@ out_value(const char *s)
 static void
 print_sensors(int header, int chosen)
 {
-	int col[fields.n ? fields.n : 1];
+	int *col = og_calloc(fields.n, sizeof *col);
 	size_t i, r;
 
 	for (i = 0; i < fields.n; i++)
@@ -172,29 +172,48 @@ print_sensors(int header, int chosen)
 			og_out_char(i + 1 < fields.n ? '\t' : '\n');
 		}
 	}
+	free(col);
+}
+
+static size_t
+hash(const char *s)
+{
+	size_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
 }
 
 /* SITE COUNT CATEGORIES, sites in the order they first appear, categories
- * in the order og_categories gives them. */
+ * in the order og_categories gives them.  Sites are found through a hash
+ * table of their index + 1, so many sites do not cost quadratic time. */
 static void
 print_sites(int header)
 {
 	const char **site = og_calloc(sheet.nrows, sizeof *site);
 	size_t *count = og_calloc(sheet.nrows, sizeof *count);
 	unsigned *cats = og_calloc(sheet.nrows, sizeof *cats);
-	size_t nsites = 0, i, r;
+	size_t *slot, mask = 63, nsites = 0, h, i, r;
 	char num[32];
 	int c, any;
 
+	while (mask < 2 * sheet.nrows)
+		mask = 2 * mask + 1;
+	slot = og_calloc(mask + 1, sizeof *slot);
 	for (r = 0; r < sheet.nrows; r++) {
 		const char *s = og_sheet_value(&sheet, r, sheet.site);
 
 		if (!selected(r))
 			continue;
-		for (i = 0; i < nsites && strcmp(site[i], s) != 0; i++)
+		for (h = hash(s) & mask; slot[h] && strcmp(site[slot[h] - 1], s);
+		    h = (h + 1) & mask)
 			;
-		if (i == nsites)
-			site[nsites++] = s;
+		if (!slot[h]) {
+			site[nsites] = s;
+			slot[h] = ++nsites;
+		}
+		i = slot[h] - 1;
 		count[i]++;
 		if ((c = og_category(og_sheet_value(&sheet, r,
 		    sheet.category))) >= 0)
@@ -215,6 +234,7 @@ print_sites(int header)
 			}
 		og_out_str(any ? "\n" : "-\n");
 	}
+	free(slot);
 	free(site);
 	free(count);
 	free(cats);
