@@ -56,9 +56,16 @@ meta_err() {
 
 # A loopback HTTP server over the current directory: /moved redirects to
 # /sheet.csv, /loop redirects to itself, anything missing is a 404.
+# start_server tls serves https with a self-signed certificate.
 start_server() {
+	if [ "${1:-}" = tls ]; then
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		    -nodes -keyout key.pem -out cert.pem -days 1 \
+		    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		    2>/dev/null
+	fi
 	cat >server.py <<'PY'
-import http.server, sys
+import http.server, os, ssl
 class H(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *a): pass
     def do_GET(self):
@@ -71,8 +78,12 @@ class H(http.server.SimpleHTTPRequestHandler):
         else:
             super().do_GET()
 s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+if os.path.exists('cert.pem'):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain('cert.pem', 'key.pem')
+    s.socket = ctx.wrap_socket(s.socket, server_side=True)
 open('port.tmp', 'w').write(str(s.server_address[1]))
-__import__('os').rename('port.tmp', 'port')
+os.rename('port.tmp', 'port')
 s.serve_forever()
 PY
 	python3 server.py >/dev/null 2>&1 3>&- &
@@ -496,4 +507,24 @@ EOF
 	assert_failure 1
 	[[ "$stderr" == "og-meta: http://127.0.0.1:$PORT/...: "*"onnect"* ]]
 	[[ "$stderr" != *sheet.csv* ]]
+}
+
+@test "https verifies the server's certificate" {
+	cp "$SHEET" sheet.csv
+	start_server tls
+	meta_err "https://127.0.0.1:$PORT/sheet.csv"
+	assert_failure 1
+	[[ "$stderr" == "og-meta: https://127.0.0.1:$PORT/...: SSL certificate problem: self"*"signed certificate" ]]
+}
+
+@test "an http body larger than 64 MiB or an empty one is refused" {
+	head -c 67108865 /dev/zero | tr '\0' 'a' >big.csv
+	: >empty.csv
+	start_server
+	meta_err "$URL/big.csv"
+	assert_failure 1
+	assert_equal "$stderr" "og-meta: http://127.0.0.1:$PORT/...: body larger than 67108864 bytes"
+	meta_err "$URL/empty.csv"
+	assert_failure 1
+	assert_equal "$stderr" "og-meta: http://127.0.0.1:$PORT/...: empty sheet (no header row)"
 }
