@@ -293,11 +293,13 @@ EOF
 	    'a3,x,gridNet,"line one' 'line two"' \
 	    "a4,x,gridNet,\"tab	inside\"" \
 	    'a5,x,gridNet,""' \
-	    '"a6","x","gridNet","plain"' >s.csv
+	    '"a6","x","gridNet","plain"' \
+	    'a7,x,gridNet,5" pipe a""b' >s.csv
 	run og-meta -f sensor,description s.csv
 	assert_success
 	assert_output "$(printf '%s\n' 'a1	one, two' 'a2	say "hi"' \
-	    'a3	line one line two' 'a4	tab inside' 'a5	-' 'a6	plain')"
+	    'a3	line one line two' 'a4	tab inside' 'a5	-' 'a6	plain' \
+	    'a7	5" pipe a""b')"
 }
 
 @test "a BOM, CRLF, LF or CR line ends read the same" {
