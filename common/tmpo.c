@@ -1,0 +1,388 @@
+/* tmpo.c: Flukso tmpo blocks, sync lists and sensor-API answers, checked.
+ * Nothing here exits on bad input: each reader returns NULL or what is
+ * wrong, so a bad block costs that block only. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "og.h"
+
+#define GUNZIP_MAX ((size_t)256 << 20)
+
+static const char *
+fail(char *why, size_t whysize, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whysize, fmt, ap);
+	va_end(ap);
+	return why;
+}
+
+const char *
+og_gunzip(const unsigned char *in, size_t len, char **out, size_t *outlen,
+    char *why, size_t whysize)
+{
+	z_stream z;
+	char *buf = NULL;
+	size_t cap = 0, have = 0;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return fail(why, whysize, "gzip: cannot initialise zlib");
+	z.next_in = (unsigned char *)in;
+	do {
+		if (have + 1 >= cap) {
+			if (cap >= GUNZIP_MAX) {
+				inflateEnd(&z);
+				free(buf);
+				return fail(why, whysize,
+				    "gzip data expands beyond %zu MB",
+				    GUNZIP_MAX >> 20);
+			}
+			cap = cap ? 2 * cap : 4 * len + 4096;
+			buf = og_realloc(buf, cap);
+		}
+		z.next_out = (unsigned char *)buf + have;
+		z.avail_out = cap - 1 - have;
+		/* len may exceed what one avail_in holds: feed in pieces */
+		if (z.avail_in == 0 && len > (size_t)(z.next_in - in)) {
+			size_t left = len - (z.next_in - in);
+			z.avail_in = left > (1u << 30) ? 1u << 30 : left;
+		}
+		rc = inflate(&z, Z_NO_FLUSH);
+		have = cap - 1 - z.avail_out;
+		if (rc == Z_BUF_ERROR && z.avail_in == 0 &&
+		    (size_t)(z.next_in - in) == len) {
+			inflateEnd(&z);
+			free(buf);
+			return fail(why, whysize, "gzip data truncated");
+		}
+		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+			fail(why, whysize, "bad gzip data (%s)",
+			    z.msg ? z.msg : "zlib error");
+			inflateEnd(&z);
+			free(buf);
+			return why;
+		}
+	} while (rc != Z_STREAM_END);
+	if ((size_t)(z.next_in - in) != len) {
+		inflateEnd(&z);
+		free(buf);
+		return fail(why, whysize, "bad gzip data (data after the end)");
+	}
+	inflateEnd(&z);
+	buf[have] = '\0';
+	*out = buf;
+	*outlen = have;
+	return NULL;
+}
+
+static const char *
+parse_json(struct og_json *j, const char *s, size_t len, char *why,
+    size_t whysize)
+{
+	const char *err;
+	size_t pos;
+
+	if ((err = og_json_parse(j, s, len, &pos)))
+		return fail(why, whysize, "bad JSON at byte %zu: %s", pos, err);
+	return NULL;
+}
+
+/* [time, value]: time an integer, value a number (integral or not). */
+static int
+pair(const struct og_json *j, size_t i, int64_t *t, double *v, int64_t *iv,
+    int *integral)
+{
+	if (i == 0 || j->tok[i].type != OG_JSON_ARRAY || j->tok[i].size != 2)
+		return -1;
+	if (og_json_int64(j, i + 1, t) < 0)
+		return -1;
+	*integral = og_json_int64(j, i + 2, iv) == 0;
+	if (og_json_double(j, i + 2, v) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+add_ok(int64_t a, int64_t b, int64_t *sum)
+{
+	return !__builtin_add_overflow(a, b, sum);
+}
+
+const char *
+og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
+    struct og_tmpo_data *d, char *why, size_t whysize)
+{
+	struct og_json j = { 0 };
+	size_t h, head, tail, ta, va, n, i, ti, vi;
+	int64_t t0, tn, ih, itail, tsum, isum = 0, dt, dv, end;
+	double vh, vtail, fsum = 0, fdv;
+	int hint, tint, allint;
+	const char *err = NULL;
+
+	d->t = NULL;
+	d->v = NULL;
+	d->n = 0;
+	if ((err = parse_json(&j, json, len, why, whysize)))
+		goto out;
+	if (j.tok[0].type != OG_JSON_OBJECT) {
+		err = fail(why, whysize, "not a JSON object");
+		goto out;
+	}
+	if (!(h = og_json_member(&j, 0, "h")) ||
+	    j.tok[h].type != OG_JSON_OBJECT) {
+		err = fail(why, whysize, "no header \"h\"");
+		goto out;
+	}
+	head = og_json_member(&j, h, "head");
+	tail = og_json_member(&j, h, "tail");
+	if (pair(&j, head, &t0, &vh, &ih, &hint) < 0) {
+		err = fail(why, whysize, "bad or missing head");
+		goto out;
+	}
+	if (pair(&j, tail, &tn, &vtail, &itail, &tint) < 0) {
+		err = fail(why, whysize, "bad or missing tail");
+		goto out;
+	}
+	ta = og_json_member(&j, 0, "t");
+	va = og_json_member(&j, 0, "v");
+	if (!ta || j.tok[ta].type != OG_JSON_ARRAY ||
+	    !va || j.tok[va].type != OG_JSON_ARRAY) {
+		err = fail(why, whysize, "no arrays \"t\" and \"v\"");
+		goto out;
+	}
+	n = j.tok[ta].size;
+	if (n != j.tok[va].size) {
+		err = fail(why, whysize, "v has %zu values, t has %zu",
+		    j.tok[va].size, n);
+		goto out;
+	}
+	if (n == 0) {
+		err = fail(why, whysize, "no values");
+		goto out;
+	}
+	allint = hint && tint;
+	for (i = 0, vi = va + 1; allint && i < n; i++, vi++)
+		if (og_json_int64(&j, vi, &dv) < 0)
+			allint = 0;
+	end = bid + ((int64_t)1 << lvl);
+	d->t = og_reallocarray(NULL, n, sizeof *d->t);
+	d->v = og_reallocarray(NULL, n, sizeof *d->v);
+	tsum = t0;
+	isum = ih;
+	fsum = vh;
+	for (i = 0, ti = ta + 1, vi = va + 1; i < n; i++, ti++, vi++) {
+		if (og_json_int64(&j, ti, &dt) < 0) {
+			err = fail(why, whysize, "t[%zu] is not an integer", i);
+			goto out;
+		}
+		if (og_json_double(&j, vi, &fdv) < 0 || !isfinite(fdv)) {
+			err = fail(why, whysize, "v[%zu] is not a number", i);
+			goto out;
+		}
+		if (i == 0 ? dt != 0 : dt <= 0) {
+			err = fail(why, whysize, i == 0 ?
+			    "t[0] is not 0" : "times not increasing at t[%zu]",
+			    i);
+			goto out;
+		}
+		if (i == 0 && fdv != 0) {
+			err = fail(why, whysize, "v[0] is not 0");
+			goto out;
+		}
+		if (!add_ok(tsum, dt, &tsum)) {
+			err = fail(why, whysize, "time overflows at t[%zu]", i);
+			goto out;
+		}
+		if (tsum < bid || tsum >= end) {
+			err = fail(why, whysize, "time %jd at t[%zu] is outside "
+			    "the block", (intmax_t)tsum, i);
+			goto out;
+		}
+		if (allint) {
+			og_json_int64(&j, vi, &dv);
+			if (!add_ok(isum, dv, &isum)) {
+				err = fail(why, whysize,
+				    "value overflows at v[%zu]", i);
+				goto out;
+			}
+			d->v[i] = (double)isum;
+		} else {
+			fsum += fdv;
+			d->v[i] = fsum;
+		}
+		d->t[i] = tsum;
+	}
+	if (tsum != tn) {
+		err = fail(why, whysize, "times end at %jd, tail says %jd",
+		    (intmax_t)tsum, (intmax_t)tn);
+		goto out;
+	}
+	/* Integers sum exactly; fractional deltas may differ in the last
+	 * bits from the meter's own sum. */
+	if (allint ? isum != itail :
+	    !(fabs(fsum - vtail) <= 1e-9 * fmax(1, fabs(vtail)))) {
+		char a[OG_NUMBER_MAX], b[OG_NUMBER_MAX];
+
+		og_format_value(a, allint ? (double)isum : fsum);
+		og_format_value(b, vtail);
+		err = fail(why, whysize, "values end at %s, tail says %s", a, b);
+		goto out;
+	}
+	d->n = n;
+out:
+	og_json_free(&j);
+	if (err) {
+		free(d->t);
+		free(d->v);
+		d->t = NULL;
+		d->v = NULL;
+	}
+	return err;
+}
+
+const char *
+og_tmpo_block(const unsigned char *body, size_t len, int64_t bid, int lvl,
+    struct og_tmpo_data *d, char *why, size_t whysize)
+{
+	const char *err;
+	char *json;
+	size_t n;
+
+	d->t = NULL;
+	d->v = NULL;
+	d->n = 0;
+	if (len < 2 || body[0] != 0x1f || body[1] != 0x8b)
+		return fail(why, whysize, "not gzip data");
+	if ((err = og_gunzip(body, len, &json, &n, why, whysize)))
+		return err;
+	err = og_tmpo_decode(json, n, bid, lvl, d, why, whysize);
+	free(json);
+	return err;
+}
+
+static int
+member_int(const struct og_json *j, size_t obj, const char *key, int64_t *v)
+{
+	return og_json_int64(j, og_json_member(j, obj, key), v);
+}
+
+const char *
+og_tmpo_sync_parse(const char *s, size_t len, struct og_tmpo_id **ids,
+    size_t *n, char *why, size_t whysize)
+{
+	struct og_json j = { 0 };
+	const char *err;
+	size_t i, k;
+	int64_t rid, lvl, bid;
+
+	*ids = NULL;
+	*n = 0;
+	if ((err = parse_json(&j, s, len, why, whysize)))
+		goto out;
+	if (j.tok[0].type != OG_JSON_ARRAY) {
+		err = fail(why, whysize, "sync list is not a JSON array");
+		goto out;
+	}
+	*ids = og_reallocarray(NULL, j.tok[0].size + 1, sizeof **ids);
+	for (i = 1, k = 0; k < j.tok[0].size; k++, i = j.tok[i].next) {
+		if (j.tok[i].type != OG_JSON_OBJECT ||
+		    member_int(&j, i, "rid", &rid) < 0 ||
+		    member_int(&j, i, "lvl", &lvl) < 0 ||
+		    member_int(&j, i, "bid", &bid) < 0) {
+			err = fail(why, whysize, "sync list entry %zu lacks "
+			    "integers rid, lvl and bid", k + 1);
+			goto out;
+		}
+		if (rid < 0 || lvl < 0 || lvl > 40 || bid < 0 ||
+		    bid > INT64_MAX - ((int64_t)1 << lvl) ||
+		    bid % ((int64_t)1 << lvl) != 0) {
+			err = fail(why, whysize, "sync list entry %zu: bad block "
+			    "rid %jd lvl %jd bid %jd", k + 1, (intmax_t)rid,
+			    (intmax_t)lvl, (intmax_t)bid);
+			goto out;
+		}
+		(*ids)[k].rid = rid;
+		(*ids)[k].lvl = lvl;
+		(*ids)[k].bid = bid;
+	}
+	*n = k;
+out:
+	og_json_free(&j);
+	if (err) {
+		free(*ids);
+		*ids = NULL;
+	}
+	return err;
+}
+
+const char *
+og_tmpo_api_parse(const char *s, size_t len, struct og_tmpo_data *d,
+    char *why, size_t whysize)
+{
+	struct og_json j = { 0 };
+	const char *err;
+	size_t i, k, n;
+	double tf;
+
+	d->t = NULL;
+	d->v = NULL;
+	d->n = 0;
+	if ((err = parse_json(&j, s, len, why, whysize)))
+		goto out;
+	if (j.tok[0].type != OG_JSON_ARRAY) {
+		err = fail(why, whysize, "answer is not a JSON array");
+		goto out;
+	}
+	n = j.tok[0].size;
+	d->t = og_reallocarray(NULL, n + 1, sizeof *d->t);
+	d->v = og_reallocarray(NULL, n + 1, sizeof *d->v);
+	for (i = 1, k = 0; k < n; k++, i = j.tok[i].next) {
+		if (j.tok[i].type != OG_JSON_ARRAY || j.tok[i].size != 2) {
+			err = fail(why, whysize, "item %zu is not a pair", k + 1);
+			goto out;
+		}
+		if (og_json_int64(&j, i + 1, &d->t[k]) < 0) {
+			if (og_json_double(&j, i + 1, &tf) < 0 || tf != floor(tf) ||
+			    fabs(tf) > 9e15) {
+				err = fail(why, whysize, "item %zu: bad time",
+				    k + 1);
+				goto out;
+			}
+			d->t[k] = (int64_t)tf;
+		}
+		if (k > 0 && d->t[k] <= d->t[k - 1]) {
+			err = fail(why, whysize, "item %zu: times not "
+			    "increasing", k + 1);
+			goto out;
+		}
+		if (og_json_double(&j, i + 2, &d->v[k]) == 0)
+			continue;
+		if (og_json_is(&j, i + 2, "nan") ||
+		    j.tok[i + 2].type == OG_JSON_NULL) {
+			d->v[k] = NAN;
+			continue;
+		}
+		err = fail(why, whysize, "item %zu: bad value", k + 1);
+		goto out;
+	}
+	d->n = n;
+out:
+	og_json_free(&j);
+	if (err) {
+		free(d->t);
+		free(d->v);
+		d->t = NULL;
+		d->v = NULL;
+	}
+	return err;
+}
