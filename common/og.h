@@ -382,4 +382,106 @@ int og_pack_finish(struct og_store *s, struct og_packkey *k);
 void og_pack_read_chunk(struct og_store *s, int fd, const char *name,
     const struct og_chunkref *ref, int64_t *t, double *v, size_t *n);
 
+/* json.c: a strict JSON reader (RFC 8259) into a flat token array, the
+ * root at index 0.  An array's or object's size counts its elements or
+ * members; an object's member is a STRING token (the name) followed by the
+ * value's tokens; next is the index after a token's whole subtree.  String
+ * tokens span the text between the quotes, escapes left as they are.
+ * og_json_parse returns NULL or what is wrong, at byte *errpos; it never
+ * exits on bad input.  og_json_member gives a member's value token or 0. */
+enum og_json_type { OG_JSON_NULL, OG_JSON_FALSE, OG_JSON_TRUE,
+	OG_JSON_NUMBER, OG_JSON_STRING, OG_JSON_ARRAY, OG_JSON_OBJECT };
+struct og_json_tok {
+	int type;
+	size_t start, len, size, next;
+};
+struct og_json {
+	const char *s;
+	struct og_json_tok *tok;
+	size_t n, cap;
+};
+const char *og_json_parse(struct og_json *j, const char *s, size_t len,
+    size_t *errpos);
+void og_json_free(struct og_json *j);
+size_t og_json_member(const struct og_json *j, size_t obj, const char *key);
+int og_json_int64(const struct og_json *j, size_t i, int64_t *v);
+int og_json_double(const struct og_json *j, size_t i, double *v);
+int og_json_is(const struct og_json *j, size_t i, const char *text);
+
+/* tmpo.c: the Flukso API's answers, checked; each returns NULL or what is
+ * wrong (in why) and never exits on bad input.  og_tmpo_block decodes one
+ * gzip-compressed tmpo block covering [bid, bid + 2^lvl): it is valid when
+ * len(t) == len(v), t[0] == v[0] == 0, times strictly increase inside the
+ * block and the running sums from head end exactly at tail (within 1e-9
+ * relative when values are fractional).  og_tmpo_sync_parse reads a sync
+ * list, og_tmpo_api_parse a sensor-API answer ([time, value] pairs, "nan"
+ * or null for a missing value).  Arrays in og_tmpo_data belong to the
+ * caller. */
+struct og_tmpo_id {
+	int64_t rid, bid;
+	int lvl;
+};
+struct og_tmpo_data {
+	int64_t *t;
+	double *v;
+	size_t n;
+};
+const char *og_gunzip(const unsigned char *in, size_t len, char **out,
+    size_t *outlen, char *why, size_t whysize);
+const char *og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
+    struct og_tmpo_data *d, char *why, size_t whysize);
+const char *og_tmpo_block(const unsigned char *body, size_t len, int64_t bid,
+    int lvl, struct og_tmpo_data *d, char *why, size_t whysize);
+const char *og_tmpo_sync_parse(const char *s, size_t len,
+    struct og_tmpo_id **ids, size_t *n, char *why, size_t whysize);
+const char *og_tmpo_api_parse(const char *s, size_t len,
+    struct og_tmpo_data *d, char *why, size_t whysize);
+
+/* fetch.c: concurrent GETs (libcurl multi, keep-alive, at most jobs at
+ * once), each with X-Version: 1.0 and the request's token as X-Token, which
+ * no message ever shows.  A try that fails on the network, with 408, 429 or
+ * 5xx, is tried again after backoff * 2^(try-1) seconds (at most
+ * backoff_max, at least what Retry-After asks), up to tries in all;
+ * redirects are not followed.  Requests start in order of prio, then of
+ * adding; done is called once per request with ok set, or status and why.
+ * Messages name og_fetch_where(url): its path and query only. */
+#define OG_TOKEN_MAX 256
+struct og_fetch_opts {
+	int jobs, tries, insecure, verbose;
+	double timeout, backoff, backoff_max;	/* seconds */
+};
+struct og_req {
+	char *url;
+	const char *token, *accept;
+	long prio;
+	void (*done)(struct og_req *r);
+	void *ctx;
+	size_t max;		/* most bytes of body taken (0: 64 MB) */
+	int ok;
+	long status;		/* HTTP status, 0 on a network failure */
+	char why[256];
+	char *body;		/* NUL-terminated; the caller frees it */
+	size_t len, cap;
+	/* the fetcher's */
+	uint64_t seq;
+	int tries, too_big;
+	double not_before, started;
+	void *handle, *headers;
+	char errbuf[256];
+};
+struct og_fetcher {
+	struct og_fetch_opts o;
+	void *multi;
+	struct og_req **queue;
+	size_t nqueue, capqueue, active;
+	uint64_t seq;
+	uint64_t requests, retries, bytes;
+};
+double og_fetch_now(void);
+void og_fetch_init(struct og_fetcher *f, const struct og_fetch_opts *o);
+void og_fetch_add(struct og_fetcher *f, struct og_req *r);
+void og_fetch_run(struct og_fetcher *f, void (*tick)(void *), void *arg);
+void og_fetch_free(struct og_fetcher *f);
+const char *og_fetch_where(const char *url);
+
 #endif
