@@ -72,6 +72,10 @@ slurp(const char *src, size_t *len)
 		if (og_http_get(src, HTTP_TIMEOUT, SHEET_MAX, &buf, len, why,
 		    sizeof why))
 			og_die("%s: %s", sheet_name, why);
+		/* what a spreadsheet serves for a link that is not shared */
+		if (buf[strspn(buf, " \t\r\n")] == '<')
+			og_die("%s: an HTML page, not CSV (is the sheet "
+			    "shared, and the link its CSV export?)", sheet_name);
 		return buf;
 	}
 	sheet_name = strcmp(src, "-") == 0 ? "<stdin>" : src;

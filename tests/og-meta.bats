@@ -500,6 +500,14 @@ EOF
 	assert_equal "$stderr" "og-meta: http://127.0.0.1:$PORT/...:2: unknown category 'bad' (valid: $VALID)"
 }
 
+@test "an HTML page where the sheet should be is named as such" {
+	printf '<!DOCTYPE html>\n<html><body>Sign in</body></html>\n' >login.html
+	start_server
+	meta_err "$URL/login.html"
+	assert_failure 1
+	assert_equal "$stderr" "og-meta: http://127.0.0.1:$PORT/...: an HTML page, not CSV (is the sheet shared, and the link its CSV export?)"
+}
+
 @test "an unreachable server is an error" {
 	start_server
 	kill "$SERVER_PID"
