@@ -301,7 +301,8 @@ main(int argc, char *argv[])
 		exit(OG_EXIT_USAGE);
 	}
 	if (!(chosen = fields.n > 0))
-		for (c = 0; c < 5; c++)
+		for (c = 0; c < (int)(sizeof default_fields /
+		    sizeof *default_fields); c++)
 			add(&fields, og_strdup(default_fields[c]));
 
 	data = slurp(argv[0], &len);
