@@ -154,6 +154,21 @@ out_value(const char *s)
 	}
 }
 
+static const char *
+column_names(void)
+{
+	static char names[512];
+	size_t i, n = 0;
+
+	for (i = 0; i < sheet.ncols && n < sizeof names; i++)
+		if (*sheet.col[i])
+			n += snprintf(names + n, sizeof names - n, "%s%s",
+			    n ? ", " : "", sheet.col[i]);
+	if (n >= sizeof names)
+		strcpy(names + sizeof names - 4, "...");
+	return names;
+}
+
 static void
 print_sensors(int header, int chosen)
 {
@@ -163,7 +178,8 @@ print_sensors(int header, int chosen)
 	for (i = 0; i < fields.n; i++)
 		if ((col[i] = og_sheet_column(&sheet, fields.v[i])) < 0 &&
 		    chosen)
-			og_die("%s: no column '%s'", sheet_name, fields.v[i]);
+			og_die("%s: no column '%s' (the sheet has: %s)",
+			    sheet_name, fields.v[i], column_names());
 	for (i = 0; header && i < fields.n; i++) {
 		og_out_str(fields.v[i]);
 		og_out_char(i + 1 < fields.n ? '\t' : '\n');

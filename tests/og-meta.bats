@@ -206,11 +206,11 @@ EOF
 @test "-f naming a column the sheet lacks is an error naming it" {
 	meta_err -f sensor,floorarea "$SHEET"
 	assert_failure 1
-	assert_equal "$stderr" "og-meta: $SHEET: no column 'floorarea'"
+	assert_equal "$stderr" "og-meta: $SHEET: no column 'floorarea' (the sheet has: site, device, sensor, token, type, category, unit, description, inhabitants, postcode)"
 	printf 'sensor,site,category\nabc,x,gridNet\n' >s.csv
 	meta_err -f sensor,unit s.csv
 	assert_failure 1
-	assert_equal "$stderr" "og-meta: s.csv: no column 'unit'"
+	assert_equal "$stderr" "og-meta: s.csv: no column 'unit' (the sheet has: sensor, site, category)"
 }
 
 @test "a sheet without type and unit columns prints them as -" {
