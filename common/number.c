@@ -189,18 +189,59 @@ og_parse_int64(const char *s, size_t len, int64_t *v)
 	return 0;
 }
 
+static const char digit_pairs[] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static int
+digit_count(uint64_t n)
+{
+	static const uint64_t limit[] = {
+		10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+		10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+		100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+		100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+		100000000000000000ULL, 1000000000000000000ULL,
+		10000000000000000000ULL,
+	};
+	int i;
+
+	for (i = 0; i < 19 && n >= limit[i]; i++)
+		;
+	return i + 1;
+}
+
+/* Writes the last count digits of n so that they end at end: in groups
+ * of eight with 32-bit arithmetic, whose chains of divisions the processor
+ * can run side by side. */
+static void
+put_digits(char *end, uint64_t n, int count)
+{
+	while (count > 0) {
+		uint32_t group = (uint32_t)(n % 100000000);
+		int k = count < 8 ? count : 8;
+
+		n /= 100000000;
+		count -= k;
+		for (; k >= 2; k -= 2) {
+			end -= 2;
+			memcpy(end, digit_pairs + 2 * (group % 100), 2);
+			group /= 100;
+		}
+		if (k)
+			*--end = '0' + group % 10;
+	}
+}
+
 static size_t
 format_u64(char *buf, uint64_t n)
 {
-	char tmp[24];
-	size_t i = sizeof tmp, len;
+	int len = digit_count(n);
 
-	do {
-		tmp[--i] = '0' + n % 10;
-		n /= 10;
-	} while (n);
-	len = sizeof tmp - i;
-	memcpy(buf, tmp + i, len);
+	put_digits(buf + len, n, len);
 	return len;
 }
 
@@ -218,22 +259,18 @@ og_format_int64(char *buf, int64_t v)
 static size_t
 format_fixed(char *buf, uint64_t n, int d)
 {
-	char digits[24];
-	size_t len = format_u64(digits, n), i = 0;
+	int len = digit_count(n);
 
-	if ((int)len <= d) {
-		buf[i++] = '0';
-		buf[i++] = '.';
-		memset(buf + i, '0', d - len);
-		i += d - len;
-		memcpy(buf + i, digits, len);
-		return i + len;
+	if (len <= d) {
+		buf[0] = '0';
+		buf[1] = '.';
+		put_digits(buf + 2 + d, n, d);
+		return 2 + d;
 	}
-	memcpy(buf, digits, len - d);
-	i = len - d;
-	buf[i++] = '.';
-	memcpy(buf + i, digits + len - d, d);
-	return i + d;
+	put_digits(buf + len + 1, n, d);
+	buf[len - d] = '.';
+	put_digits(buf + len - d, n / (uint64_t)exact10[d], len - d);
+	return len + 1;
 }
 
 /* Exponent notation, for magnitudes below 1e-4 or from 1e16 on. */
@@ -266,12 +303,61 @@ format_exponent(char *buf, double v)
 	return mlen + elen;
 }
 
+/*
+ * The shortest decimal in the rounding interval of v, for non-integral v
+ * in [1e-4, 2^53): the interval is scaled to integers at 17 significant
+ * digits, then a digit is dropped while the interval still holds a number
+ * with one digit less; of the numbers left the nearest to v is taken.
+ */
+static void
+shortest_fixed(double v, uint64_t *n_out, int *d_out)
+{
+	int exp2, k, d, d0, intdigits = 1, even;
+	uint64_t m = (uint64_t)ldexp(frexp(v, &exp2), 53), lo, hi, n;
+	u128 scale, vm, lom, him, den, q, r, mask;
+
+	k = 53 - exp2;
+	for (; intdigits < 17 && v >= exact10[intdigits]; intdigits++)
+		;
+	if (v < 1)
+		for (intdigits = 0; intdigits > -3 &&
+		    v < 1 / exact10[1 - intdigits]; intdigits--)
+			;
+	d0 = 17 - intdigits;
+	scale = pow10_u128(d0);
+	even = !(m & 1);
+	vm = 4 * (u128)m * scale;
+	lom = (4 * (u128)m - (m == (uint64_t)1 << 52 ? 1 : 2)) * scale;
+	him = (4 * (u128)m + 2) * scale;
+	mask = ((u128)1 << (k + 2)) - 1;
+	lo = (uint64_t)(lom >> (k + 2));
+	if ((lom & mask) != 0 || !even)
+		lo++;
+	hi = (uint64_t)(him >> (k + 2));
+	if ((him & mask) == 0 && !even)
+		hi--;
+	for (d = d0; d > 1 && hi / 10 >= (lo + 9) / 10; d--) {
+		lo = (lo + 9) / 10;
+		hi /= 10;
+	}
+	den = (u128)1 << (k + 2);
+	den *= pow10_u128(d0 - d);
+	q = vm / den;
+	r = vm - q * den;
+	if (2 * r > den || (2 * r == den && (q & 1)))
+		q++;
+	n = (uint64_t)q;
+	*n_out = n < lo ? lo : n > hi ? hi : n;
+	*d_out = d;
+}
+
 size_t
 og_format_value(char *buf, double v)
 {
 	char *p = buf;
 	uint64_t n;
-	int d, exp2, k;
+	double scaled4;
+	int d;
 
 	if (isnan(v)) {
 		memcpy(buf, "nan", 3);
@@ -296,7 +382,14 @@ og_format_value(char *buf, double v)
 		memcpy(p, ".0", 2);
 		return p - buf + 2;
 	}
-	for (d = 1; d <= 22; d++) {
+	/* meter values often have a few decimals: try those first, unless
+	 * v is plainly none of them (v * 1e4 is then far from an integer;
+	 * below 2^42 its rounding error is under 2^-10) */
+	scaled4 = v * 1e4;
+	if (scaled4 < 0x1p42 &&
+	    fabs(scaled4 - (double)(uint64_t)(scaled4 + 0.5)) > 1e-3)
+		goto full;
+	for (d = 1; d <= 4; d++) {
 		double scaled = v * exact10[d];
 
 		/* below 2^52 a decimal of d places that reads back is the
@@ -315,27 +408,8 @@ og_format_value(char *buf, double v)
 			goto found;
 		}
 	}
-	/* 16 or 17 digits: take the nearest decimal at each length, exactly */
-	{
-		uint64_t m = (uint64_t)ldexp(frexp(v, &exp2), 53);
-
-		k = 53 - exp2;
-		for (; d <= 21; d++) {
-			u128 prod = (u128)m * pow10_u128(d), q, rem, halfk;
-
-			q = prod >> k;
-			rem = prod - (q << k);
-			halfk = (u128)1 << (k - 1);
-			if (rem > halfk || (rem == halfk && (q & 1)))
-				q++;
-			if (q >= (u128)1 << 57)
-				break;
-			n = (uint64_t)q;
-			if (decimal_rounds_to(n, d, v) == 1)
-				goto found;
-		}
-	}
-	return p - buf + format_exponent(p, v);
+full:
+	shortest_fixed(v, &n, &d);
 found:
 	while (d > 1 && n % 10 == 0) {
 		n /= 10;

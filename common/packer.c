@@ -221,7 +221,7 @@ og_pack_finish(struct og_store *s, struct og_packkey *k)
 	uint64_t live = m->data_end - m->dead, off = 0;
 	char file[1100], what[4400];
 	size_t i;
-	int fd, compact = m->dead > live / 2 + 65536;
+	int fd, compact = m->dead > live / 8 + 16384;
 
 	if (!compact) {
 		snprintf(what, sizeof what, "%s/%s.dat", s->path, k->name);

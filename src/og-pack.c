@@ -83,13 +83,13 @@ lookup(const char *key, size_t len)
 /* Stable merge sort of a key's buffer by time, then the last value of
  * each time kept: the record written last wins. */
 static size_t
-sort_unique(int64_t *t, double *v, size_t n)
+sort_unique(int64_t *t, double *v, size_t n, int sorted)
 {
-	int64_t *tt = og_reallocarray(NULL, n, sizeof *tt);
-	double *vv = og_reallocarray(NULL, n, sizeof *vv);
+	int64_t *tt = sorted ? NULL : og_reallocarray(NULL, n, sizeof *tt);
+	double *vv = sorted ? NULL : og_reallocarray(NULL, n, sizeof *vv);
 	size_t width, i, j, out;
 
-	for (width = 1; width < n; width *= 2) {
+	for (width = 1; width < n && !sorted; width *= 2) {
 		for (i = 0; i < n; i += 2 * width) {
 			size_t lo = i, mid = i + width < n ? i + width : n;
 			size_t hi = i + 2 * width < n ? i + 2 * width : n;
@@ -119,26 +119,44 @@ sort_unique(int64_t *t, double *v, size_t n)
 	return out;
 }
 
+/* Adds a key's buffered records to its chunks and frees the buffer. */
+static void
+flush_key(struct og_packkey *k)
+{
+	size_t n = k->n;
+
+	if (n == 0)
+		return;
+	n = sort_unique(k->t, k->v, n, k->sorted);
+	og_pack_merge(&store, k, k->t, k->v, n);
+	buffered -= k->n;
+	k->n = 0;
+	k->sorted = 1;
+	if (k->cap > 4096) {
+		free(k->t);
+		free(k->v);
+		k->t = NULL;
+		k->v = NULL;
+		k->cap = 0;
+	}
+}
+
 static void
 flush(void)
 {
 	struct og_packkey *k;
 	size_t i;
 
-	for (i = 0; i < table_size; i++) {
-		for (k = table[i]; k; k = k->next) {
-			if (k->n == 0)
-				continue;
-			if (!k->sorted)
-				k->n = sort_unique(k->t, k->v, k->n);
-			og_pack_merge(&store, k, k->t, k->v, k->n);
-			k->n = 0;
-			k->sorted = 1;
-		}
-	}
-	buffered = 0;
+	for (i = 0; i < table_size; i++)
+		for (k = table[i]; k; k = k->next)
+			flush_key(k);
 }
 
+/*
+ * Records are buffered per key.  A key whose records come in time order
+ * is written a full chunk at a time; the rest wait until the buffer is
+ * full, so out-of-order input is merged in few large steps.
+ */
 static void
 add(const struct og_record *r)
 {
@@ -149,11 +167,14 @@ add(const struct og_record *r)
 		k->t = og_reallocarray(k->t, k->cap, sizeof *k->t);
 		k->v = og_reallocarray(k->v, k->cap, sizeof *k->v);
 	}
-	if (k->n > 0 && r->time <= k->t[k->n - 1])
+	if (k->n > 0 && r->time < k->t[k->n - 1])
 		k->sorted = 0;
 	k->t[k->n] = r->time;
 	k->v[k->n++] = r->value;
-	if (++buffered == BUFFER_RECORDS)
+	buffered++;
+	if (k->sorted && k->n == OG_CHUNK_POINTS)
+		flush_key(k);
+	else if (buffered >= BUFFER_RECORDS)
 		flush();
 }
 
