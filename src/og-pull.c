@@ -148,14 +148,20 @@ wanted(struct sensor *s, struct block *b)
 	return 1;
 }
 
+/* Highest level first, each level in time order. */
 static void
 schedule(struct sensor *s)
 {
-	size_t i;
+	size_t hi, lo, i;
 
-	for (i = s->nb; i-- > 0;)
-		if (s->b[i].state == IDLE && wanted(s, &s->b[i]))
-			get_block(s, &s->b[i]);
+	for (hi = s->nb; hi > 0; hi = lo) {
+		for (lo = hi - 1; lo > 0 &&
+		    s->b[lo - 1].id.lvl == s->b[hi - 1].id.lvl; lo--)
+			;
+		for (i = lo; i < hi; i++)
+			if (s->b[i].state == IDLE && wanted(s, &s->b[i]))
+				get_block(s, &s->b[i]);
+	}
 }
 
 static void

@@ -1,0 +1,518 @@
+#!/usr/bin/env bats
+# og-pull against the local Flukso stand-in (tests/flukso_server.py): the
+# real tmpo blocks, crafted ones, a year of built ones, the sensor API, and
+# every network fault the stand-in can inject.
+
+load helper
+
+FED=fed676021dacaaf6a12a8dda7685be34	# electricity, Wh
+GAS=527a737e3b5959d25ad4bb9ff4e32b36	# gas, liters
+FED_TOKEN=e1ec7r1c17y0f7h3h0u5e0000000000a
+GAS_TOKEN=9a5m3t3r0f7h3h0u5e00000000000000b
+C1=c0ffee00000000000000000000000001	# crafted: one rule broken per block
+C2=c0ffee00000000000000000000000002	# crafted: a valid level 12 over level 8s
+C3=c0ffee00000000000000000000000003	# crafted: a malformed level 12 over level 8s
+CTOKEN=cr4f7edt0ken
+TMPO=$BATS_TEST_DIRNAME/data/flukso-tmpo
+
+setup_file() {
+	local w=$BATS_FILE_TMPDIR i
+	export W=$w
+	python3 "$BATS_TEST_DIRNAME/flukso_server.py" build --key e1de \
+	    "$BATS_TEST_DIRNAME/data/electricity_2016_hour.tsv.gz" "$w/year" \
+	    >"$w/year.line"
+	python3 "$BATS_TEST_DIRNAME/flukso_server.py" build --keep \
+	    --sensor 6ee9000000000000000000000000000a --token k33pt0k3n \
+	    "$BATS_TEST_DIRNAME/data/elec_power_min_1sensor.tsv.gz" "$w/keep" \
+	    >"$w/keep.line"
+	python3 - "$w/crafted" <<'PY'
+import gzip, json, os, sys
+root = sys.argv[1]
+def put(sid, lvl, bid, doc, raw=None):
+    d = os.path.join(root, sid, "0", str(lvl))
+    os.makedirs(d, exist_ok=True)
+    data = raw if raw is not None else gzip.compress(json.dumps(doc).encode(), mtime=0)
+    open(os.path.join(d, str(bid)), "wb").write(data)
+def blk(head, t, v, tail, **extra):
+    b = {"t": t, "v": v, "h": {"vsn": 1, "tail": tail, "head": head,
+         "cfg": {"type": "electricity", "data_type": "counter"}}}
+    b.update(extra)
+    return b
+C1 = "c0ffee00000000000000000000000001"
+put(C1, 8, 1000192, blk([1000200, 50], [0, 10, 20], [0, 1, 2], [1000230, 53]))
+put(C1, 8, 1000448, blk([1000440, 53], [0, 10], [0, 1], [1000450, 54]))
+put(C1, 8, 1000704, blk([1000710, 54], [0, 5, 0], [0, 1, 1], [1000715, 56]))
+put(C1, 8, 1000960, blk([1000970, 56], [0, 5, 5], [0, 1, 1], [1000980, 59]))
+put(C1, 8, 1001216, blk([1001220, 59], [3, 5], [0, 1], [1001228, 60]))
+put(C1, 8, 1001472, blk([1001480, 0.5], [0, 1, 2], [0, 0.1, 0.2], [1001483, 0.8]))
+put(C1, 8, 1001728, None, raw=b'{"h":{}}')
+put(C1, 8, 1001984, blk([1001990, 60], [0, 5], [0, 1], [1001996, 61]))
+put(C1, 8, 1002240, {"t": [0], "v": [0]})
+put(C1, 8, 1002496, blk([1002500, 61], [0, "1"], [0, 1], [1002501, 62]))
+put(C1, 8, 1002752, None, raw=gzip.compress(b'{"h":{}, "t":[0] "v":[0]}', mtime=0))
+put(C1, 8, 1003008, None, raw=gzip.compress(b'{"h":{}}', mtime=0)[:-6])
+# a valid level 12 block over level 8 blocks that say otherwise
+C2 = "c0ffee00000000000000000000000002"
+put(C2, 12, 1003520, blk([1003530, 100], [0, 100, 1000], [0, 5, 5], [1004630, 110]))
+put(C2, 8, 1003520, blk([1003530, 999], [0, 1], [0, 1], [1003531, 1000]))
+put(C2, 8, 1004544, blk([1004550, 999], [0, 1], [0, 1], [1004551, 1000]))
+put(C2, 8, 1007616, blk([1007620, 110], [0, 9], [0, 2], [1007629, 112]))
+# a level 12 block malformed as old firmware did, over valid level 8 blocks
+C3 = "c0ffee00000000000000000000000003"
+put(C3, 12, 1003520, blk([1003530, 100], [0, 100], [0, 5, 5], [1003630, 110]))
+put(C3, 8, 1003520, blk([1003530, 100], [0, 100], [0, 5], [1003630, 105]))
+put(C3, 8, 1004544, blk([1004550, 105], [0, 1], [0, 5], [1004551, 110]))
+put(C3, 8, 1007616, blk([1007620, 110], [0, 9], [0, 2], [1007629, 112]))
+PY
+	{
+		cat "$BATS_TEST_DIRNAME/data/pull/tokens" "$w/year/tokens" \
+		    "$w/keep/tokens"
+		for i in 1 2 3; do echo "c0ffee0000000000000000000000000$i cr4f7edt0ken"; done
+	} >"$w/tokens"
+	# the level 12 block 1004 ... of the kept set, broken as old firmware did
+	python3 - "$w/keep" <<'PY'
+import gzip, json, os, sys
+d = os.path.join(sys.argv[1], "6ee9000000000000000000000000000a", "0", "12")
+up = [(int(l), int(b)) for l in ("16", "20") for b in os.listdir(d + "/../" + l)]
+bid = [b for b in sorted(os.listdir(d), key=int)
+       if not any(B <= int(b) < B + (1 << L) for L, B in up)][0]
+p = os.path.join(d, bid)
+b = json.loads(gzip.open(p).read())
+b["v"].append(1)
+open(p, "wb").write(gzip.compress(json.dumps(b).encode(), mtime=0))
+open(os.path.join(sys.argv[1], "broken"), "w").write(bid + "\n")
+PY
+	python3 "$BATS_TEST_DIRNAME/flukso_server.py" serve --tokens "$w/tokens" \
+	    --port-file "$w/port" --faults "$w/faults" --log "$w/log" \
+	    "$TMPO" "$w/year" "$w/keep" "$w/crafted" >/dev/null 2>"$w/server.err" 3>&- &
+	echo $! >"$w/server.pid"
+	for i in $(seq 100); do
+		[ -s "$w/port" ] && break
+		sleep 0.1
+	done
+	[ -s "$w/port" ] || { cat "$w/server.err"; return 1; }
+	export OG_API_URL=http://127.0.0.1:$(cat "$w/port")
+	export OG_PULL_BACKOFF=0.05
+}
+
+teardown_file() {
+	kill "$(cat "$W/server.pid")"
+}
+
+setup() {
+	setup_scratch
+	: >"$W/log"
+	rm -f "$W/faults"
+}
+
+# the two real sensors, as og-meta -f sensor,token prints them
+real() {
+	printf '%s\t%s\n' $FED $FED_TOKEN $GAS $GAS_TOKEN
+}
+
+# records of tmpo block files in order of bid, by the rules alone:
+# time i = head time + t[0] + ... + t[i], value likewise
+decode() {	# SENSOR FILE...
+	python3 - "$@" <<'PY'
+import gzip, json, sys
+sid, files = sys.argv[1], sys.argv[2:]
+for f in sorted(files, key=lambda f: int(f.rsplit("/", 1)[1])):
+    b = json.loads(gzip.open(f).read())
+    t, v = b["h"]["head"]
+    for dt, dv in zip(b["t"], b["v"]):
+        t += dt
+        v += dv
+        print("%s\t%d\t%r" % (sid, t, float(v)))
+PY
+}
+
+# the number of requests the stand-in logged whose path matches a regex
+requests() {
+	grep -c -E "$1" "$W/log" || true
+}
+
+@test "every valid real block decodes to its running sums" {
+	decode $FED "$TMPO"/$FED/0/8/* >expected
+	decode $GAS "$TMPO"/$GAS/0/12/* "$TMPO"/$GAS/0/8/* >>expected
+	real | og-pull >out 2>err || status=$?
+	[ "$status" -eq 1 ]
+	diff expected out
+	[ "$(wc -l <out)" -eq 155 ]
+}
+
+@test "every malformed real block is rejected by name and none of its values print" {
+	python3 - "$TMPO" >expected <<'PY'
+import gzip, json, os, sys
+for sid in ("fed676021dacaaf6a12a8dda7685be34", "527a737e3b5959d25ad4bb9ff4e32b36"):
+    for lvl in ("12", "16", "20"):
+        d = os.path.join(sys.argv[1], sid, "0", lvl)
+        for bid in sorted(os.listdir(d)):
+            s = gzip.open(os.path.join(d, bid)).read()
+            try:
+                b = json.loads(s)
+            except ValueError as e:
+                why = "bad JSON at byte %d: expected a value" % e.pos
+            else:
+                if len(b["t"]) == len(b["v"]):
+                    continue
+                why = "v has %d values, t has %d" % (len(b["v"]), len(b["t"]))
+            print("og-pull: %s rid 0 lvl %s bid %s: %s" % (sid, lvl, bid, why))
+PY
+	sort -o expected expected
+	real >in
+	run --separate-stderr og-pull -q <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	[ "$(wc -l <expected)" -eq 18 ]
+	grep -q "$FED rid 0 lvl 20 bid 1402994688: bad JSON at byte 13059: expected a value" expected
+	diff expected <(printf '%s\n' "$stderr" | sort)
+	# no record falls in a rejected block: fed's start at its first level 8
+	[ -z "$(printf '%s\n' "$output" | awk -v f=$FED '$1 == f && $2 < 1404223488')" ]
+}
+
+@test "each rule of a valid block is checked, the message naming the block" {
+	printf '%s\t%s\n' $C1 $CTOKEN >in
+	run --separate-stderr og-pull -j 1 <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	assert_output "$(rec $C1 1000200 50.0 $C1 1000210 51.0 $C1 1000230 53.0 \
+	    $C1 1001480 0.5 $C1 1001481 0.6 $C1 1001483 0.8)"
+	diff <(printf '%s\n' "$stderr") - <<EOF
+og-pull: $C1 rid 0 lvl 8 bid 1000448: time 1000440 at t[0] is outside the block
+og-pull: $C1 rid 0 lvl 8 bid 1000704: times not increasing at t[2]
+og-pull: $C1 rid 0 lvl 8 bid 1000960: values end at 58.0, tail says 59.0
+og-pull: $C1 rid 0 lvl 8 bid 1001216: t[0] is not 0
+og-pull: $C1 rid 0 lvl 8 bid 1001728: not gzip data
+og-pull: $C1 rid 0 lvl 8 bid 1001984: times end at 1001995, tail says 1001996
+og-pull: $C1 rid 0 lvl 8 bid 1002240: no header "h"
+og-pull: $C1 rid 0 lvl 8 bid 1002496: t[1] is not an integer
+og-pull: $C1 rid 0 lvl 8 bid 1002752: bad JSON at byte 17: expected ',' or '}'
+og-pull: $C1 rid 0 lvl 8 bid 1003008: gzip data truncated
+EOF
+}
+
+@test "a valid higher block is preferred and the lower blocks it covers are not fetched" {
+	printf '%s\t%s\n' $C2 $CTOKEN >in
+	run og-pull <in
+	refute_sanitizer
+	assert_success
+	assert_output "$(rec $C2 1003530 100.0 $C2 1003630 105.0 $C2 1004630 110.0 \
+	    $C2 1007620 110.0 $C2 1007629 112.0)"
+	[ "$(requests "$C2/tmpo/0/8/100(3520|4544)")" -eq 0 ]
+	[ "$(requests "$C2/tmpo/0/8/1007616")" -eq 1 ]
+}
+
+@test "a malformed higher block is reported and the valid lower blocks under it fill its time" {
+	printf '%s\t%s\n' $C3 $CTOKEN >in
+	run --separate-stderr og-pull <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	assert_output "$(rec $C3 1003530 100.0 $C3 1003630 105.0 $C3 1004550 105.0 \
+	    $C3 1004551 110.0 $C3 1007620 110.0 $C3 1007629 112.0)"
+	[ "$stderr" = "og-pull: $C3 rid 0 lvl 12 bid 1003520: v has 3 values, t has 2" ]
+}
+
+@test "a year of built blocks arrives whole and in order" {
+	read -r sid token <"$W/year.line"
+	python3 - "$W/year/$sid" <<'PY' >want
+import os, sys
+# the builder's compaction: no block is covered by another
+d = sys.argv[1]
+cover = [(int(l), int(b)) for l in os.listdir(d + "/0") for b in os.listdir(d + "/0/" + l)]
+for l, b in cover:
+    for L, B in cover:
+        assert not (L > l and B <= b < B + (1 << L)), (l, b, L, B)
+print(len(cover))
+PY
+	decode "$sid" "$W"/year/$sid/0/*/* >expected
+	printf '%s\t%s\n' "$sid" "$token" | og-pull >out
+	diff expected out
+	[ "$(wc -l <out)" -gt 900000 ]
+	[ "$(requests "$sid/tmpo/0/")" -eq "$(cat want)" ]
+	[ "$(requests "$sid/tmpo/0/20/")" -ge 20 ]
+}
+
+@test "a malformed compacted block of a built set falls back to its kept children" {
+	read -r sid token <"$W/keep.line"
+	bid=$(cat "$W/keep/broken")
+	decode "$sid" "$W"/keep/$sid/0/8/* >expected
+	printf '%s\t%s\n' "$sid" "$token" >in
+	run --separate-stderr og-pull <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	diff expected <(printf '%s\n' "$output")
+	[[ "$stderr" =~ ^"og-pull: $sid rid 0 lvl 12 bid $bid: v has "[0-9]+" values, t has "[0-9]+$ ]]
+	# only the children of the broken block come from level 8 below level 12
+	[ "$(requests "$sid/tmpo/0/8/")" -eq "$(python3 -c "
+import os; d='$W/keep/$sid/0/8'; hi=[int(b) for b in os.listdir('$W/keep/$sid/0/12')]
+print(sum(1 for b in map(int, os.listdir(d)) if $bid <= b < $bid + 4096 or
+          not any(h <= b < h + 4096 for h in hi)))")" ]
+}
+
+@test "-j 1 and -j 8 print the same records" {
+	read -r sid token <"$W/year.line"
+	{ real; printf '%s\t%s\n' "$sid" "$token" $C3 $CTOKEN $C2 $CTOKEN; } >in
+	og-pull -j 1 <in >one 2>/dev/null || true
+	og-pull -j 8 <in >eight 2>/dev/null || true
+	cmp one eight
+	[ "$(wc -l <one)" -gt 900000 ]
+}
+
+@test "-s pulls only blocks that end after START and records from START on" {
+	decode $FED "$TMPO"/$FED/0/8/* | awk -F'\t' '$2 >= 1404224100' >expected
+	printf '%s\t%s\n' $FED $FED_TOKEN >in
+	run --separate-stderr og-pull -s 1404224100 <in
+	refute_sanitizer
+	assert_success
+	[ -z "$stderr" ]
+	diff expected <(printf '%s\n' "$output")
+	grep -q "$FED/tmpo/sync?rid=0&lvl=8&bid=1404223744 " "$W/log"
+	[ "$(requests "$FED/tmpo/0/")" -eq 8 ]
+}
+
+@test "SINCE on an input line is that sensor's START, and -e ends before END" {
+	decode $FED "$TMPO"/$FED/0/8/* | awk -F'\t' '$2 >= 1404225000 && $2 < 1404225600' >expected
+	decode $GAS "$TMPO"/$GAS/0/8/* | awk -F'\t' '$2 >= 1404225300 && $2 < 1404225600' >>expected
+	printf '%s\t%s\t%s\n' $FED $FED_TOKEN 1404225000 $GAS $GAS_TOKEN 1404225300 >in
+	run og-pull -s 1 -e 1404225600 <in
+	refute_sanitizer
+	assert_success
+	diff expected <(printf '%s\n' "$output")
+}
+
+@test "times may be given as dates in the local zone" {
+	printf '%s\t%s\n' $FED $FED_TOKEN >in
+	og-pull -s 1404224100 <in >a
+	og-pull -s 2014-07-01T16:15:00 <in >b
+	cmp a b
+}
+
+@test "api mode prints the sensor API's pairs, missing values as nan" {
+	python3 - >expected <<PY
+import urllib.request, json
+for sid, tok in (("$FED", "$FED_TOKEN"), ("$GAS", "$GAS_TOKEN")):
+    r = urllib.request.Request("$OG_API_URL/sensor/%s?start=1404220000&end=1404226800&resolution=15min&unit=kwhperyear" % sid,
+        headers={"X-Token": tok, "X-Version": "1.0"})
+    for t, v in json.load(urllib.request.urlopen(r)):
+        if t >= 1404220000:
+            print("%s\t%d\t%r" % (sid, t, float(v)))
+PY
+	grep -q nan expected
+	run og-pull -m api -r 15min -U kwhperyear -s 1404220000 -e 1404226800 < <(real)
+	refute_sanitizer
+	assert_success
+	diff expected <(printf '%s\n' "$output")
+	grep -q "$GAS?start=1404220000&end=1404226800&resolution=15min&unit=kwhperyear 200" "$W/log"
+}
+
+@test "api mode at its defaults asks for a day of minutes" {
+	printf '%s\t%s\n' $FED $FED_TOKEN >in
+	run og-pull -m api -e 1404226800 <in
+	refute_sanitizer
+	assert_success
+	[ "${#lines[@]}" -eq 1440 ]
+	grep -q "$FED?start=1404140400&end=1404226800&resolution=minute 200" "$W/log"
+}
+
+@test "a wrong token is reported for its sensor and the others still arrive" {
+	decode $GAS "$TMPO"/$GAS/0/8/* >expected
+	printf '%s\t%s\n' $FED wrongtoken $GAS $GAS_TOKEN >in
+	run --separate-stderr og-pull -s 1404224768 <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	diff expected <(printf '%s\n' "$output")
+	[ "$stderr" = "og-pull: $FED: HTTP 401" ]
+	[ "$(requests "$FED/tmpo/sync")" -eq 1 ]
+}
+
+@test "an unknown sensor is reported as 404 and the others still arrive" {
+	printf '%s\t%s\n' 00000000000000000000000000000bad x $GAS $GAS_TOKEN >in
+	run --separate-stderr og-pull -s 1404224768 <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 35 ]
+	[ "$stderr" = "og-pull: 00000000000000000000000000000bad: HTTP 404" ]
+}
+
+# The fault tests pull fed's level 8 blocks, which are all valid.
+pull_fed() {
+	printf '%s\t%s\n' $FED $FED_TOKEN | og-pull -s 1404223488 "$@"
+}
+
+@test "500s then success: retried, same records" {
+	pull_fed >expected
+	: >"$W/log"
+	echo "tmpo/0/8/1404224000 500 2" >"$W/faults"
+	run --separate-stderr pull_fed
+	refute_sanitizer
+	assert_success
+	[ -z "$stderr" ]
+	diff expected <(printf '%s\n' "$output")
+	[ "$(requests "tmpo/0/8/1404224000 500")" -eq 2 ]
+	[ "$(requests "tmpo/0/8/1404224000 200")" -eq 1 ]
+}
+
+@test "5xx on every try gives up after a bounded number of tries" {
+	echo "tmpo/sync 503" >"$W/faults"
+	OG_PULL_TRIES=3 run --separate-stderr pull_fed
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "og-pull: $FED: HTTP 503 (after 3 tries)" ]
+	[ "$(requests "tmpo/sync")" -eq 3 ]
+}
+
+@test "429 with Retry-After is honoured" {
+	pull_fed >expected
+	: >"$W/log"
+	echo "tmpo/0/8/1404224256 429:1 1" >"$W/faults"
+	run pull_fed
+	refute_sanitizer
+	assert_success
+	diff expected <(printf '%s\n' "$output")
+	awk '/1404224256 429/ { a = $1 } /1404224256 200/ { b = $1 }
+	    END { exit !(a && b && b - a >= 1.0 && b - a < 3) }' "$W/log"
+}
+
+@test "a stalled response gives up within the timeout; later records are held back" {
+	decode $FED "$TMPO"/$FED/0/8/* | awk -F'\t' '$2 < 1404224512' >expected
+	echo "tmpo/0/8/1404224512 stall" >"$W/faults"
+	SECONDS=0
+	OG_PULL_TRIES=2 run --separate-stderr pull_fed -t 1
+	refute_sanitizer
+	[ "$SECONDS" -le 5 ]
+	[ "$status" -eq 1 ]
+	diff expected <(printf '%s\n' "$output")
+	[[ "${stderr_lines[0]}" =~ ^"og-pull: $FED rid 0 lvl 8 bid 1404224512: Operation timed out after "1[0-9][0-9][0-9]" milliseconds with 110 out of 220 bytes received (after 2 tries)"$ ]]
+	[ "${stderr_lines[1]}" = "og-pull: $FED: records from 1404224512 on held back until that block can be fetched" ]
+}
+
+@test "a truncated body is retried, and truncated every time is an error for that block" {
+	pull_fed >expected
+	echo "tmpo/0/8/1404224512 truncate 1" >"$W/faults"
+	run pull_fed
+	refute_sanitizer
+	assert_success
+	diff expected <(printf '%s\n' "$output")
+	echo "tmpo/0/8/1404224512 truncate" >"$W/faults"
+	OG_PULL_TRIES=3 run --separate-stderr pull_fed
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	diff <(awk -F'\t' '$2 < 1404224512' expected) <(printf '%s\n' "$output")
+	[ "${stderr_lines[0]}" = "og-pull: $FED rid 0 lvl 8 bid 1404224512: transfer closed with 110 bytes remaining to read (after 3 tries)" ]
+}
+
+@test "bad gzip is an error for that block alone, with no records from it" {
+	decode $FED "$TMPO"/$FED/0/8/* | awk -F'\t' '$2 < 1404224512 || $2 >= 1404224768' >expected
+	echo "tmpo/0/8/1404224512 badgzip" >"$W/faults"
+	run --separate-stderr pull_fed
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	diff expected <(printf '%s\n' "$output")
+	re="^og-pull: $FED rid 0 lvl 8 bid 1404224512: bad gzip data \\([a-z ]+\\)\$"
+	[[ "$stderr" =~ $re ]]
+}
+
+@test "a reset connection is retried" {
+	pull_fed >expected
+	: >"$W/log"
+	echo "tmpo/0/8/1404225024 reset 2" >"$W/faults"
+	run --separate-stderr pull_fed
+	refute_sanitizer
+	assert_success
+	[ -z "$stderr" ]
+	diff expected <(printf '%s\n' "$output")
+	[ "$(requests "tmpo/0/8/1404225024 reset")" -eq 2 ]
+}
+
+@test "slow answers within the timeout arrive" {
+	pull_fed >expected
+	echo "tmpo/0/8/ slow:0.3" >"$W/faults"
+	run pull_fed -t 5
+	refute_sanitizer
+	assert_success
+	diff expected <(printf '%s\n' "$output")
+}
+
+@test "the token is never in argv, not even while og-pull waits" {
+	echo "tmpo/sync slow:2" >"$W/faults"
+	printf '%s\t%s\n' $FED $FED_TOKEN $GAS $GAS_TOKEN >in
+	og-pull -s 1404225000 <in >out 2>err &
+	pid=$!
+	sleep 1
+	ps -eo args >ps.txt
+	wait $pid
+	grep -q "^og-pull\|/og-pull" ps.txt
+	run ! grep -q "$FED_TOKEN\|$GAS_TOKEN" ps.txt
+	[ -s out ]
+}
+
+@test "-v tells every request and retry on stderr, never a token" {
+	echo "tmpo/0/8/1404225536 500 1" >"$W/faults"
+	printf '%s\t%s\n' $FED $FED_TOKEN $GAS wrong-$GAS_TOKEN >in
+	run --separate-stderr og-pull -v -j 1 -s 1404225000 <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"og-pull: GET /sensor/$FED/tmpo/sync?rid=0&lvl=8&bid=1404224512: ok, "* ]]
+	[[ "$stderr" == *"og-pull: GET /sensor/$FED/tmpo/0/8/1404225536: HTTP 500, "* ]]
+	[[ "$stderr" == *"og-pull: GET /sensor/$FED/tmpo/0/8/1404225536: try 2 of 5 in 0.05 s"* ]]
+	n=$(decode $FED "$TMPO"/$FED/0/8/* | awk -F'\t' '$2 >= 1404225000' | wc -l)
+	[[ "$stderr" == *"og-pull: $FED: $n records"* ]]
+	[[ "$stderr" == *"og-pull: $GAS: HTTP 401"* ]]
+	[[ "$stderr" != *"$FED_TOKEN"* ]]
+	[[ "$stderr" != *"$GAS_TOKEN"* ]]
+}
+
+@test "without -v and without a terminal, a clean pull says nothing on stderr" {
+	run --separate-stderr pull_fed
+	assert_success
+	[ -z "$stderr" ]
+}
+
+@test "on a terminal a progress line shows sensors, blocks and bytes" {
+	command -v script >/dev/null || skip "no script(1)"
+	printf '%s\t%s\n' $FED $FED_TOKEN >in
+	echo "tmpo/0/8/ slow:0.1" >"$W/faults"
+	script -qec "og-pull -j 1 -s 1404223488 <in >out" /dev/null >tty.txt
+	grep -q "og-pull: [0-9]*/1 sensors, [0-9]* blocks, [0-9.]* MB" tty.txt
+	[ "$(wc -l <out)" -eq "$(decode $FED "$TMPO"/$FED/0/8/* | wc -l)" ]
+}
+
+@test "bad input lines are reported without their token; the rest are pulled" {
+	printf '%s\n' "no-tab-here" "$FED	bad token" "bad/id	secret1" \
+	    "$FED	$FED_TOKEN	soon" "$GAS	$GAS_TOKEN	1404225500" >in
+	run --separate-stderr og-pull <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 6 ]
+	diff <(printf '%s\n' "$stderr") - <<EOF
+og-pull: <stdin>:1: expected SENSOR TAB TOKEN [TAB SINCE]
+og-pull: <stdin>:2: $FED: bad token
+og-pull: <stdin>:3: expected SENSOR TAB TOKEN [TAB SINCE]
+og-pull: <stdin>:4: $FED: bad time 'soon'
+EOF
+}
+
+@test "plain http goes to this machine only; https is the default" {
+	run og-pull -u http://api.flukso.net </dev/null
+	assert_failure 2
+	assert_output "og-pull: http://api.flukso.net: plain http only to this machine (127.0.0.1, localhost, [::1]); use https"
+	run og-pull -u ftp://127.0.0.1 </dev/null
+	assert_failure 2
+	run og-pull -u http://localhost:1/ </dev/null
+	assert_success
+}
+
+@test "bad options are usage errors or name the option" {
+	run og-pull -m other </dev/null
+	assert_failure 2
+	run og-pull -j 0 </dev/null
+	assert_failure 1
+	assert_output "og-pull: bad -j '0': 1 to 64"
+	run og-pull -m api -r fortnight </dev/null
+	assert_failure 1
+	assert_output "og-pull: bad -r 'fortnight': minute 15min hour day week month year"
+	run og-pull -s yesterday </dev/null
+	assert_failure 1
+	assert_output "og-pull: bad time 'yesterday'"
+}
