@@ -131,7 +131,8 @@ xsum_magnitude(struct og_xsum *x, int64_t *m)
 
 	xsum_normalize(x);
 	neg = x->n > 0 && x->limb[x->n - 1] < 0;
-	memcpy(m, x->limb, x->n * sizeof *m);
+	if (x->n > 0)
+		memcpy(m, x->limb, (size_t)x->n * sizeof *m);
 	if (neg) {
 		for (j = 0; j < x->n; j++)
 			m[j] = -m[j];
@@ -176,13 +177,14 @@ og_xsum_value(struct og_xsum *x)
 	return neg ? -r : r;
 }
 
-/* [-]0xHEXp[+-]E: the exact sum as an integer times a power of two */
+/* [-]0xHEXp[+-]E: the exact sum as an integer times a power of two,
+ * without trailing zero digits */
 size_t
 og_xsum_format(struct og_xsum *x, char *buf)
 {
 	int64_t m[XSUM_LIMBS_MAX];
-	int neg, h, l, j;
-	char *p = buf;
+	int neg, h, l, j, e;
+	char *p = buf, *q;
 
 	neg = xsum_magnitude(x, m);
 	for (h = x->n - 1; h >= 0 && m[h] == 0; h--)
@@ -198,15 +200,17 @@ og_xsum_format(struct og_xsum *x, char *buf)
 	p += sprintf(p, "0x%x", (unsigned)m[h]);
 	for (j = h - 1; j >= l; j--)
 		p += sprintf(p, "%08x", (unsigned)m[j]);
-	p += sprintf(p, "p%+d", 32 * (x->lo + l) - 1074);
-	return p - buf;
+	e = 32 * (x->lo + l) - 1074;
+	for (q = p; q[-1] == '0'; q--)
+		e += 4;
+	return q - buf + sprintf(q, "p%+d", e);
 }
 
 int
 og_xsum_parse(struct og_xsum *x, const char *s, size_t len)
 {
-	const char *p = s, *end = s + len, *digits, *pexp;
-	int neg = 0, nlimb, j, k, e = 0, eneg = 0, ed = 0;
+	const char *p = s, *end = s + len, *digits, *pexp, *d;
+	int neg = 0, e = 0, eneg = 0, ed = 0, pos, v;
 
 	memset(x, 0, sizeof *x);
 	if (len == 1 && *s == '0')
@@ -216,9 +220,9 @@ og_xsum_parse(struct og_xsum *x, const char *s, size_t len)
 	if (end - p < 4 || p[0] != '0' || p[1] != 'x')
 		return -1;
 	digits = p += 2;
-	while (p < end && strchr("0123456789abcdef", *p) && *p)
+	while (p < end && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
 		p++;
-	if (p == digits || p == end || *p != 'p' || p - digits > 8 * 100)
+	if (p == digits || p == end || *p != 'p' || p - digits > 8 * 80)
 		return -1;
 	pexp = p++;
 	if (p < end && (*p == '+' || *p == '-'))
@@ -228,23 +232,18 @@ og_xsum_parse(struct og_xsum *x, const char *s, size_t len)
 	if (p != end || ed == 0)
 		return -1;
 	e = eneg ? -e : e;
-	if ((e + 1074) % 32 != 0 || e + 1074 < 0)
+	if (e + 1074 < 0 || e + 4 * (pexp - digits) > 1100)
 		return -1;
-	nlimb = (int)((pexp - digits + 7) / 8);
-	xsum_cover(x, (e + 1074) / 32, (e + 1074) / 32 + nlimb + 1);
-	for (j = 0; j < nlimb; j++) {
-		int64_t v = 0;
-
-		for (k = 8; k > 0; k--) {
-			const char *d = pexp - 8 * j - k;
-
-			if (d < digits)
-				continue;
-			v = v * 16 + (*d <= '9' ? *d - '0' : *d - 'a' + 10);
-		}
-		x->limb[j] = neg ? -v : v;
+	/* each digit's 4 bits into the limbs, lowest first */
+	for (d = pexp - 1, pos = e + 1074; d >= digits; d--, pos += 4) {
+		v = *d <= '9' ? *d - '0' : *d - 'a' + 10;
+		if (v == 0)
+			continue;
+		xsum_cover(x, pos >> 5, (pos >> 5) + 3);
+		x->limb[(pos >> 5) - x->lo] += (neg ? -1 : 1) *
+		    ((int64_t)v << (pos & 31));
 	}
-	x->adds = 1;
+	xsum_normalize(x);
 	return 0;
 }
 
