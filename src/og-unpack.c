@@ -314,5 +314,16 @@ main(int argc, char *argv[])
 	if (merge)
 		merge_keys(keys, nkeys);
 	og_out_close();
+	for (i = 0; i < nkeys; i++) {
+		if (keys[i].fd >= 0)
+			close(keys[i].fd);
+		free(keys[i].name);
+		free(keys[i].meta.chunks);
+		free(keys[i].t);
+		free(keys[i].v);
+	}
+	free(keys);
+	free(names);
+	og_store_close(&store);
 	return failed;
 }

@@ -204,6 +204,7 @@ count_chunks() {
 		sleep "0.0$((RANDOM % 5))$((RANDOM % 10))"
 		kill -9 $pid 2>/dev/null || true
 		wait $pid 2>/dev/null || true
+		if [ ! -d st ]; then cut=$((cut + 1)); continue; fi
 		og-unpack st >out || { echo "unreadable after kill $b"; return 1; }
 		awk -F'\t' -v last=$b '{n[int($2 / 100000)]++}
 		    END {
