@@ -30,9 +30,21 @@ struct list {
 	size_t n;
 };
 
+struct site {
+	const char *name;
+	size_t count;
+	unsigned categories;	/* bit i: og_categories[i] */
+};
+
+/* File-scope, so that what og_die leaves behind is still reachable and
+ * leak checkers stay quiet. */
 static struct list categories, sites, types, fields;
 static struct og_sheet sheet;
 static const char *sheet_name;
+static char *sheet_text;
+static int *columns;
+static struct site *site_list;
+static size_t *site_table;
 
 static void
 add(struct list *l, const char *s)
@@ -44,54 +56,55 @@ add(struct list *l, const char *s)
 static void
 parse_fields(const char *arg)
 {
-	char *copy = og_strdup(arg), *rest = copy, *name;
+	char *copy, *rest, *name;
 
-	for (name = strsep(&rest, ","); name; name = strsep(&rest, ",")) {
-		if (!*name) {
-			og_warn("-f: empty field name in '%s'", arg);
-			exit(OG_EXIT_USAGE);
-		}
-		add(&fields, og_strdup(name));
+	if (!*arg || *arg == ',' || arg[strlen(arg) - 1] == ',' ||
+	    strstr(arg, ",,")) {
+		og_warn("-f: empty field name in '%s'", arg);
+		exit(OG_EXIT_USAGE);
 	}
+	copy = rest = og_strdup(arg);
+	while ((name = strsep(&rest, ",")))
+		add(&fields, og_strdup(name));
 	free(copy);
 }
 
 /* The whole sheet in memory: nothing is printed before all of it is known
  * to be good. */
-static char *
-slurp(const char *src, size_t *len)
+static size_t
+slurp(const char *src)
 {
 	static char safe[256];
-	char *buf = NULL, why[512];
-	size_t cap = 0;
+	char why[512];
+	size_t len, cap = 0;
 	ssize_t n;
 	int fd = 0;
 
 	if (og_http_is_url(src)) {
 		sheet_name = og_http_safe_url(src, safe, sizeof safe);
-		if (og_http_get(src, HTTP_TIMEOUT, SHEET_MAX, &buf, len, why,
-		    sizeof why))
+		if (og_http_get(src, HTTP_TIMEOUT, SHEET_MAX, &sheet_text, &len,
+		    why, sizeof why))
 			og_die("%s: %s", sheet_name, why);
 		/* what a spreadsheet serves for a link that is not shared */
-		if (buf[strspn(buf, " \t\r\n")] == '<')
+		if (sheet_text[strspn(sheet_text, " \t\r\n")] == '<')
 			og_die("%s: an HTML page, not CSV (is the sheet "
 			    "shared, and the link its CSV export?)", sheet_name);
-		return buf;
+		return len;
 	}
 	sheet_name = strcmp(src, "-") == 0 ? "<stdin>" : src;
 	if (strcmp(src, "-") != 0 && (fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		og_die("%s:", src);
-	for (*len = 0;; *len += n) {
-		if (*len > SHEET_MAX)
+	for (len = 0;; len += n) {
+		if (len > SHEET_MAX)
 			og_die("%s: larger than %d bytes", sheet_name,
 			    SHEET_MAX);
-		if (*len == cap) {
+		if (len == cap) {
 			cap = cap ? 2 * cap : 1 << 16;
 			if (cap > SHEET_MAX)
 				cap = SHEET_MAX + 1;
-			buf = og_realloc(buf, cap);
+			sheet_text = og_realloc(sheet_text, cap);
 		}
-		if ((n = read(fd, buf + *len, cap - *len)) == 0)
+		if ((n = read(fd, sheet_text + len, cap - len)) == 0)
 			break;
 		if (n < 0 && errno == EINTR)
 			n = 0;
@@ -100,7 +113,7 @@ slurp(const char *src, size_t *len)
 	}
 	if (fd > 0)
 		close(fd);
-	return buf;
+	return len;
 }
 
 static int
@@ -172,11 +185,11 @@ column_names(void)
 static void
 print_sensors(int header, int chosen)
 {
-	int *col = og_calloc(fields.n, sizeof *col);
 	size_t i, r;
 
+	columns = og_calloc(fields.n, sizeof *columns);
 	for (i = 0; i < fields.n; i++)
-		if ((col[i] = og_sheet_column(&sheet, fields.v[i])) < 0 &&
+		if ((columns[i] = og_sheet_column(&sheet, fields.v[i])) < 0 &&
 		    chosen)
 			og_die("%s: no column '%s' (the sheet has: %s)",
 			    sheet_name, fields.v[i], column_names());
@@ -188,11 +201,10 @@ print_sensors(int header, int chosen)
 		if (!selected(r))
 			continue;
 		for (i = 0; i < fields.n; i++) {
-			out_value(og_sheet_value(&sheet, r, col[i]));
+			out_value(og_sheet_value(&sheet, r, columns[i]));
 			og_out_char(i + 1 < fields.n ? '\t' : '\n');
 		}
 	}
-	free(col);
 }
 
 static size_t
@@ -211,60 +223,56 @@ hash(const char *s)
 static void
 print_sites(int header)
 {
-	const char **site = og_calloc(sheet.nrows, sizeof *site);
-	size_t *count = og_calloc(sheet.nrows, sizeof *count);
-	unsigned *cats = og_calloc(sheet.nrows, sizeof *cats);
-	size_t *slot, mask = 63, nsites = 0, h, i, r;
+	size_t mask = 63, nsites = 0, h, i, r;
+	struct site *site;
 	char num[32];
 	int c, any;
 
 	while (mask < 2 * sheet.nrows)
 		mask = 2 * mask + 1;
-	slot = og_calloc(mask + 1, sizeof *slot);
+	site_table = og_calloc(mask + 1, sizeof *site_table);
+	site_list = og_calloc(sheet.nrows, sizeof *site_list);
 	for (r = 0; r < sheet.nrows; r++) {
 		const char *s = og_sheet_value(&sheet, r, sheet.site);
 
 		if (!selected(r))
 			continue;
-		for (h = hash(s) & mask; slot[h] && strcmp(site[slot[h] - 1], s);
+		for (h = hash(s) & mask; site_table[h] &&
+		    strcmp(site_list[site_table[h] - 1].name, s) != 0;
 		    h = (h + 1) & mask)
 			;
-		if (!slot[h]) {
-			site[nsites] = s;
-			slot[h] = ++nsites;
+		if (!site_table[h]) {
+			site_list[nsites].name = s;
+			site_table[h] = ++nsites;
 		}
-		i = slot[h] - 1;
-		count[i]++;
+		site = &site_list[site_table[h] - 1];
+		site->count++;
 		if ((c = og_category(og_sheet_value(&sheet, r,
 		    sheet.category))) >= 0)
-			cats[i] |= 1u << c;
+			site->categories |= 1u << c;
 	}
 	if (header)
 		og_out_str("site\tsensors\tcategories\n");
 	for (i = 0; i < nsites; i++) {
-		og_out_str(site[i]);
+		og_out_str(site_list[i].name);
 		og_out_char('\t');
-		og_out(num, snprintf(num, sizeof num, "%zu", count[i]));
+		og_out(num, snprintf(num, sizeof num, "%zu", site_list[i].count));
 		og_out_char('\t');
 		for (any = 0, c = 0; c < OG_NCATEGORIES; c++)
-			if (cats[i] & 1u << c) {
+			if (site_list[i].categories & 1u << c) {
 				if (any++)
 					og_out_char(',');
 				og_out_str(og_categories[c]);
 			}
 		og_out_str(any ? "\n" : "-\n");
 	}
-	free(slot);
-	free(site);
-	free(count);
-	free(cats);
 }
 
 int
 main(int argc, char *argv[])
 {
 	const char *err;
-	char why[512], *data;
+	char why[512];
 	size_t len;
 	uintmax_t row;
 	int c, chosen, header = 0, list_sites = 0;
@@ -321,25 +329,29 @@ main(int argc, char *argv[])
 		    sizeof *default_fields); c++)
 			add(&fields, og_strdup(default_fields[c]));
 
-	data = slurp(argv[0], &len);
-	if ((err = og_sheet_parse(&sheet, data, len, &row, why, sizeof why))) {
+	len = slurp(argv[0]);
+	if ((err = og_sheet_parse(&sheet, sheet_text, len, &row, why,
+	    sizeof why))) {
 		if (row)
 			og_die("%s:%ju: %s", sheet_name, row, err);
 		og_die("%s: %s", sheet_name, err);
 	}
-	free(data);
 	check_sites();
 	if (list_sites)
 		print_sites(header);
 	else
 		print_sensors(header, chosen);
+	og_out_close();
 	og_sheet_free(&sheet);
+	free(sheet_text);
+	free(columns);
+	free(site_list);
+	free(site_table);
 	free(categories.v);
 	free(sites.v);
 	free(types.v);
 	while (fields.n > 0)
 		free((char *)fields.v[--fields.n]);
 	free(fields.v);
-	og_out_close();
 	return 0;
 }
