@@ -512,7 +512,8 @@ og_store_keys(struct og_store *s, size_t *n)
 
 	*n = 0;
 	walk(s, "", &keys, n, &cap);
-	qsort(keys, *n, sizeof *keys, compare_keys);
+	if (*n > 1)
+		qsort(keys, *n, sizeof *keys, compare_keys);
 	return keys;
 }
 

@@ -247,7 +247,8 @@ main(int argc, char *argv[])
 			memcpy(names[i].key, argv[i + 1], len + 1);
 			names[i].keylen = len;
 		}
-		qsort(names, nnames, sizeof *names, compare_storekeys);
+		if (nnames > 1)
+			qsort(names, nnames, sizeof *names, compare_storekeys);
 		for (i = j = 0; i < nnames; i++)
 			if (j == 0 || compare_storekeys(&names[i], &names[j - 1]))
 				names[j++] = names[i];
