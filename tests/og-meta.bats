@@ -538,3 +538,11 @@ EOF
 	assert_failure 1
 	assert_equal "$stderr" "og-meta: http://127.0.0.1:$PORT/...: empty sheet (no header row)"
 }
+
+@test "a failed write is an error, not silence" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run --separate-stderr sh -c 'og-meta -l sites "$1" >/dev/full' sh "$SHEET"
+	refute_sanitizer
+	assert_failure 1
+	assert_equal "$stderr" "og-meta: <stdout>: write error: No space left on device"
+}
