@@ -232,10 +232,12 @@ og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
 	if (allint ? isum != itail :
 	    !(fabs(fsum - vtail) <= 1e-9 * fmax(1, fabs(vtail)))) {
 		char a[OG_NUMBER_MAX], b[OG_NUMBER_MAX];
+		size_t na, nb;
 
-		og_format_value(a, allint ? (double)isum : fsum);
-		og_format_value(b, vtail);
-		err = fail(why, whysize, "values end at %s, tail says %s", a, b);
+		na = og_format_value(a, allint ? (double)isum : fsum);
+		nb = og_format_value(b, vtail);
+		err = fail(why, whysize, "values end at %.*s, tail says %.*s",
+		    (int)na, a, (int)nb, b);
 		goto out;
 	}
 	d->n = n;

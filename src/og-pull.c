@@ -262,7 +262,8 @@ emit_ready(void)
 				    "that block can be fetched", s->id,
 				    (intmax_t)s->cut);
 		}
-		qsort(s->b, s->nb, sizeof *s->b, cmp_bid);
+		if (s->nb > 0)
+			qsort(s->b, s->nb, sizeof *s->b, cmp_bid);
 		for (i = 0; i < s->nb; i++)
 			if (s->b[i].state == VALID)
 				emit_data(s, &s->b[i].d);

@@ -21,10 +21,12 @@ setup_file() {
 	python3 "$BATS_TEST_DIRNAME/flukso_server.py" build --key e1de \
 	    "$BATS_TEST_DIRNAME/data/electricity_2016_hour.tsv.gz" "$w/year" \
 	    >"$w/year.line"
+	# a day and a half of minutes, every level kept
+	gzip -dc "$BATS_TEST_DIRNAME/data/elec_power_min_1sensor.tsv.gz" |
+	    head -n 2160 >"$w/minutes.tsv"
 	python3 "$BATS_TEST_DIRNAME/flukso_server.py" build --keep \
 	    --sensor 6ee9000000000000000000000000000a --token k33pt0k3n \
-	    "$BATS_TEST_DIRNAME/data/elec_power_min_1sensor.tsv.gz" "$w/keep" \
-	    >"$w/keep.line"
+	    "$w/minutes.tsv" "$w/keep" >"$w/keep.line"
 	python3 - "$w/crafted" <<'PY'
 import gzip, json, os, sys
 root = sys.argv[1]
@@ -73,7 +75,8 @@ PY
 	python3 - "$w/keep" <<'PY'
 import gzip, json, os, sys
 d = os.path.join(sys.argv[1], "6ee9000000000000000000000000000a", "0", "12")
-up = [(int(l), int(b)) for l in ("16", "20") for b in os.listdir(d + "/../" + l)]
+up = [(int(l), int(b)) for l in ("16", "20") if os.path.isdir(d + "/../" + l)
+      for b in os.listdir(d + "/../" + l)]
 bid = [b for b in sorted(os.listdir(d), key=int)
        if not any(B <= int(b) < B + (1 << L) for L, B in up)][0]
 p = os.path.join(d, bid)
@@ -96,7 +99,7 @@ PY
 }
 
 teardown_file() {
-	kill "$(cat "$W/server.pid")"
+	[ ! -s "$W/server.pid" ] || kill "$(cat "$W/server.pid")"
 }
 
 setup() {
@@ -116,13 +119,15 @@ decode() {	# SENSOR FILE...
 	python3 - "$@" <<'PY'
 import gzip, json, sys
 sid, files = sys.argv[1], sys.argv[2:]
+out = []
 for f in sorted(files, key=lambda f: int(f.rsplit("/", 1)[1])):
     b = json.loads(gzip.open(f).read())
     t, v = b["h"]["head"]
     for dt, dv in zip(b["t"], b["v"]):
         t += dt
         v += dv
-        print("%s\t%d\t%r" % (sid, t, float(v)))
+        out.append("%s\t%d\t%r\n" % (sid, t, float(v)))
+sys.stdout.write("".join(out))
 PY
 }
 
