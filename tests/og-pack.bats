@@ -197,11 +197,16 @@ count_chunks() {
 # exactly once, the killed batch all or nothing, the store readable.
 @test "kill -9 at random points loses no committed batch and tears none" {
 	kills=${OG_KILLS:-60}
+	# kill instants spread over 1.5 times how long one pack takes here
+	seq 1 30000 | awk '{print "k" $1 % 3 "\t" $1 "\t" 1}' >batch
+	t0=$(date +%s%N); og-pack probe <batch; t1=$(date +%s%N)
+	span=$(( (t1 - t0) / 1000000 * 3 / 2 + 1 ))
+	cut=0
 	for b in $(seq 1 $kills); do
 		seq 1 30000 | awk -v b=$b '{print "k" $1 % 3 "\t" b * 100000 + $1 "\t" b "." $1 % 10}' >batch
 		og-pack st <batch &
 		pid=$!
-		sleep "0.0$((RANDOM % 5))$((RANDOM % 10))"
+		sleep "$(printf '0.%03d' $((RANDOM % span % 1000)))"
 		kill -9 $pid 2>/dev/null || true
 		wait $pid 2>/dev/null || true
 		if [ ! -d st ]; then cut=$((cut + 1)); continue; fi
@@ -222,5 +227,5 @@ count_chunks() {
 		done
 	done
 	echo "landed:$landed; cut off: $cut"
-	[ -n "$landed" ] && [ "${cut:-0}" -gt 0 ]
+	[ -n "$landed" ] && [ "$cut" -gt 0 ]
 }
