@@ -26,11 +26,16 @@ static const double exact10[] = {
 static u128
 pow10_u128(int d)
 {
-	u128 p = 1;
+	static const uint64_t p19[] = {
+		1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+		10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+		100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+		100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+		100000000000000000ULL, 1000000000000000000ULL,
+		10000000000000000000ULL,
+	};
 
-	while (d-- > 0)
-		p *= 10;
-	return p;
+	return d <= 19 ? p19[d] : (u128)p19[19] * p19[d - 19];
 }
 
 /*
@@ -312,11 +317,13 @@ format_exponent(char *buf, double v)
 static void
 shortest_fixed(double v, uint64_t *n_out, int *d_out)
 {
-	int exp2, k, d, d0, intdigits = 1, even;
-	uint64_t m = (uint64_t)ldexp(frexp(v, &exp2), 53), lo, hi, n;
-	u128 scale, vm, lom, him, den, q, r, mask;
+	int k, d, d0, intdigits = 1, even;
+	uint64_t bits, m, lo, hi, n;
+	u128 scale, vm, lom, him, q, mask;
 
-	k = 53 - exp2;
+	memcpy(&bits, &v, sizeof bits);
+	m = (bits & (((uint64_t)1 << 52) - 1)) | (uint64_t)1 << 52;
+	k = 1075 - (int)(bits >> 52 & 0x7ff);
 	for (; intdigits < 17 && v >= exact10[intdigits]; intdigits++)
 		;
 	if (v < 1)
@@ -340,12 +347,21 @@ shortest_fixed(double v, uint64_t *n_out, int *d_out)
 		lo = (lo + 9) / 10;
 		hi /= 10;
 	}
-	den = (u128)1 << (k + 2);
-	den *= pow10_u128(d0 - d);
-	q = vm / den;
-	r = vm - q * den;
-	if (2 * r > den || (2 * r == den && (q & 1)))
-		q++;
+	/* the decimal of d places nearest to v, ties to even */
+	if (d == d0) {
+		u128 rem = vm & mask, half = (u128)1 << (k + 1);
+
+		q = vm >> (k + 2);
+		if (rem > half || (rem == half && (q & 1)))
+			q++;
+	} else {
+		u128 den = ((u128)1 << (k + 2)) * pow10_u128(d0 - d), r;
+
+		q = vm / den;
+		r = vm - q * den;
+		if (2 * r > den || (2 * r == den && (q & 1)))
+			q++;
+	}
 	n = (uint64_t)q;
 	*n_out = n < lo ? lo : n > hi ? hi : n;
 	*d_out = d;
