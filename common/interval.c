@@ -117,7 +117,7 @@ og_interval_next(const struct og_interval *iv, int64_t start)
 	int m, d;
 
 	if (iv->unit == OG_SECONDS)
-		return start + iv->n;
+		return start > INT64_MAX - iv->n ? INT64_MAX : start + iv->n;
 	days = local_days(start);
 	switch (iv->unit) {
 	case OG_DAYS:

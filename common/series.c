@@ -200,12 +200,26 @@ counter_segment(struct og_series_set *set, struct og_series *k, int64_t t0,
 	}
 }
 
+/* far enough from the ends of int64 that bucket edges and gaps fit */
+#define TIME_LIMIT ((int64_t)1 << 61)
+
+static void
+check_time(struct og_record *r, const char *name, uintmax_t line)
+{
+	if (r->time < -TIME_LIMIT || r->time > TIME_LIMIT)
+		og_die("%s:%ju: time %lld too far from 1970 for buckets", name,
+		    line, (long long)r->time);
+}
+
 void
 og_series_sample(struct og_series_set *set, struct og_record *r,
     const char *name, uintmax_t line)
 {
-	struct og_series *k = og_series_get(set, r->key, r->keylen);
+	struct og_series *k;
 	struct og_state *st;
+
+	check_time(r, name, line);
+	k = og_series_get(set, r->key, r->keylen);
 
 	if (set->counter) {
 		if (isnan(r->value))
@@ -239,10 +253,12 @@ void
 og_series_state(struct og_series_set *set, struct og_record *r,
     struct og_state *in, const char *name, uintmax_t line)
 {
-	struct og_series *k = og_series_get(set, r->key, r->keylen);
+	struct og_series *k;
 	struct og_state *st;
 	int64_t start = r->time;
 
+	check_time(r, name, line);
+	k = og_series_get(set, r->key, r->keylen);
 	if (set->profile ? start < 0 || start >= 86400 ||
 	    start % set->profile != 0 :
 	    og_interval_start(&set->iv, start) != start)

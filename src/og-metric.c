@@ -197,19 +197,23 @@ static int
 read_record(struct og_reader *rd, struct og_record *r, char *lastkey,
     size_t *lastlen)
 {
-	char why[256], *line, *tab;
+	char why[256], *line, *p, *digits;
 	const char *err;
 	size_t len, n = *lastlen;
+	int64_t t = 0;
 
 	if (!(line = og_read_line(rd, &len)))
 		return 0;
-	if (n && len > n && line[n] == '\t' && memcmp(line, lastkey, n) == 0 &&
-	    (tab = memchr(line + n + 1, '\t', len - n - 1)) &&
-	    og_parse_int64(line + n + 1, tab - line - n - 1, &r->time) == 0 &&
-	    og_parse_value(tab + 1, line + len - tab - 1, &r->value) == 0) {
-		r->key = lastkey;
-		r->keylen = n;
-		return 1;
+	if (n && len > n && line[n] == '\t' && memcmp(line, lastkey, n) == 0) {
+		for (p = digits = line + n + 1; *p >= '0' && *p <= '9'; p++)
+			t = t * 10 + (*p - '0');
+		if (*p == '\t' && p > digits && p - digits <= 18 &&
+		    og_parse_value(p + 1, line + len - p - 1, &r->value) == 0) {
+			r->time = t;
+			r->key = lastkey;
+			r->keylen = n;
+			return 1;
+		}
 	}
 	if ((err = og_parse_record(line, len, r, why, sizeof why)))
 		og_die("%s:%ju: %s", rd->name, rd->lineno, err);

@@ -266,6 +266,15 @@ PY
 	assert_output "$(rec w1 0 2.0 e1 0 120.0)"
 }
 
+@test "-d: repeated times add a jump to their bucket, or reset" {
+	# 0 -> 100: +5; at 100 the counter jumps 5 -> 7: +2; 100 -> 200 goes
+	# down to 3: a reset; 200 -> 3000: +7
+	rec k 0 0 k 0 0 k 100 5 k 100 7 k 200 3 k 3000 10 k 3100 nan >in
+	run og-metric -d -i 1h in
+	assert_success
+	assert_output "$(rec k 0 14.0)"
+}
+
 @test "-d: input out of time order is an error naming the line" {
 	rec k 0 1 j 5 1 k 3600 2 k 1800 3 >in
 	run og-metric -d -i 1h in
@@ -303,6 +312,21 @@ PY
 	run og-metric -u -i 1h in
 	assert_success
 	assert_output "$(rec k 0 2.5 k 3600 3.0)"
+}
+
+@test "ISO and negative times read as in any record, key after key" {
+	rec k 2016-03-27T03:00:00+02:00 1 k 2016-03-27T03:30:00+02:00 3 \
+	    k -3600 5 k -1 7 >in
+	run og-metric -u -i 1h in
+	assert_success
+	assert_output "$(rec k -3600 6.0 k 1459040400 2.0)"
+}
+
+@test "times beyond 2^61 seconds cannot be bucketed" {
+	rec k 9223372036854775807 1 >in
+	run og-metric -i 1h in
+	assert_failure 1
+	assert_output "og-metric: in:1: time 9223372036854775807 too far from 1970 for buckets"
 }
 
 @test "bad records are still refused with input and line" {
@@ -358,6 +382,20 @@ meta() {
 	run og-metric -d -i 1h -M meta -x 'use=gridImport+pvProd-gridExport' in
 	assert_success
 	assert_output "$(rec A/use 0 110.0)"
+}
+
+@test "site metrics are made at merge time from per-sensor partial state" {
+	meta >meta
+	rec s1 0 100 s1 3600 150 s2 0 10 s3 0 5 s6 0 1 s7 0 3 >in
+	X='siteCons=gridNet+gridImport+pvProd-gridExport+gridCons'
+	og-metric -i 1h -a sum -M meta -x "$X" in >one
+	for s in s1 s2 s3 s6 s7; do
+		grep "^$s" in | og-metric -i 1h -a sum --partial
+	done | og-metric -i 1h -a sum --merge -M meta -x "$X" >merged
+	cmp one merged
+	# A's export and PV meters have no value in the second hour
+	assert_equal "$(cat one)" "$(rec A/siteCons 0 95.0 A/siteCons 3600 nan \
+	    D/siteCons 0 4.0)"
 }
 
 @test "a bad metric expression is a usage error saying what is wrong" {
