@@ -3,14 +3,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "og.h"
 
 static const char usage_text[] =
     "usage: og-pull [-kqv] [-m tmpo|api] [-u BASEURL] [-s START] [-e END] [-r RES]\n"
-    "               [-U UNIT] [-j N] [-R RID] [-t SECONDS]\n"
+    "               [-U UNIT] [-j N] [-R RID] [-t SECONDS] [-K TOKENFILE]\n"
     "Read SENSOR TAB TOKEN [TAB SINCE] lines on stdin; print their records.\n"
+    "  -K FILE   tokens from FILE (SENSOR TOKEN lines, mode 0600); stdin\n"
+    "            then has SENSOR [TAB SINCE] lines\n"
     "  -m MODE   tmpo (raw blocks, default) or api (averaged values)\n"
     "  -u URL    API base URL (default $OG_API_URL or https://api.flukso.net)\n"
     "  -s START  only records from START on    -e END  only before END\n"
@@ -381,10 +384,64 @@ token_ok(const char *s, size_t len)
 	return 1;
 }
 
-/* SENSOR<TAB>TOKEN[<TAB>SINCE]; a bad line is reported (never its
- * token) and skipped. */
+struct token {
+	char *id, *token;
+};
+static struct token *tokens;
+static size_t ntokens;
+
+/* -K: lines SENSOR TOKEN (a tab or spaces between) in a file no one else
+ * may read. */
 static void
-read_sensors(int64_t start, int64_t end)
+read_tokens(const char *path)
+{
+	struct og_reader rd;
+	struct stat st;
+	char *line, *tok;
+	size_t len, cap = 0, n;
+
+	og_reader_open(&rd, path);
+	if (fstat(rd.fd, &st) < 0)
+		og_die("%s:", path);
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077))
+		og_die("%s: token file readable by others (mode %04o); "
+		    "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+	while ((line = og_read_line(&rd, &len))) {
+		n = strcspn(line, " \t");
+		tok = line + n + strspn(line + n, " \t");
+		if (len == 0 || line[0] == '#')
+			continue;
+		line[n] = '\0';
+		if (!id_ok(line, n) || !token_ok(tok, strlen(tok)))
+			og_die("%s:%ju: expected SENSOR TOKEN", path, rd.lineno);
+		if (ntokens == cap) {
+			cap = cap ? 2 * cap : 16;
+			tokens = og_reallocarray(tokens, cap, sizeof *tokens);
+		}
+		tokens[ntokens].id = og_strdup(line);
+		tokens[ntokens++].token = og_strdup(tok);
+		explicit_bzero(tok, strlen(tok));
+	}
+	og_reader_close(&rd);
+}
+
+static void
+free_tokens(void)
+{
+	size_t i;
+
+	for (i = 0; i < ntokens; i++) {
+		explicit_bzero(tokens[i].token, strlen(tokens[i].token));
+		free(tokens[i].token);
+		free(tokens[i].id);
+	}
+	free(tokens);
+}
+
+/* SENSOR<TAB>TOKEN[<TAB>SINCE], or with -K SENSOR[<TAB>SINCE]; a bad line
+ * is reported (never its token) and skipped. */
+static void
+read_sensors(int64_t start, int64_t end, const char *tokfile)
 {
 	struct og_reader rd;
 	struct sensor *s;
@@ -397,18 +454,35 @@ read_sensors(int64_t start, int64_t end)
 		if (len == 0)
 			continue;
 		tab = memchr(line, '\t', len);
-		tok = tab ? tab + 1 : NULL;
-		since = tok ? memchr(tok, '\t', line + len - tok) : NULL;
-		if (since)
-			*since++ = '\0';
-		if (!tab || !id_ok(line, tab - line)) {
-			report("%s:%ju: expected SENSOR TAB TOKEN [TAB SINCE]",
-			    rd.name, rd.lineno);
+		if (tokfile) {
+			tok = NULL;
+			since = tab ? tab + 1 : NULL;
+		} else {
+			tok = tab ? tab + 1 : NULL;
+			since = tok ? memchr(tok, '\t', line + len - tok) : NULL;
+			if (since)
+				*since++ = '\0';
+		}
+		if ((!tab && !tokfile) ||
+		    !id_ok(line, tab ? (size_t)(tab - line) : len)) {
+			report("%s:%ju: expected SENSOR%s [TAB SINCE]", rd.name,
+			    rd.lineno, tokfile ? "" : " TAB TOKEN");
 			failed = 1;
 			continue;
 		}
-		*tab = '\0';
-		if (!token_ok(tok, strlen(tok))) {
+		if (tab)
+			*tab = '\0';
+		if (tokfile) {
+			for (i = 0; i < ntokens && strcmp(tokens[i].id, line); i++)
+				;
+			if (i == ntokens) {
+				report("%s:%ju: %s: no token in %s", rd.name,
+				    rd.lineno, line, tokfile);
+				failed = 1;
+				continue;
+			}
+			tok = tokens[i].token;
+		} else if (!token_ok(tok, strlen(tok))) {
 			report("%s:%ju: %s: bad token", rd.name, rd.lineno, line);
 			failed = 1;
 			continue;
@@ -439,7 +513,8 @@ read_sensors(int64_t start, int64_t end)
 		s->start = t;
 		s->end = end;
 		s->cut = INT64_MAX;
-		explicit_bzero(tok, strlen(tok));
+		if (!tokfile)
+			explicit_bzero(tok, strlen(tok));
 	}
 	og_reader_close(&rd);
 }
@@ -495,7 +570,7 @@ int
 main(int argc, char *argv[])
 {
 	struct og_fetch_opts o = { 8, 5, 0, 0, 60, 1, 60 };
-	const char *mode = "tmpo", *e;
+	const char *mode = "tmpo", *tokfile = NULL, *e;
 	char word[32];
 	int64_t start = INT64_MIN, end = INT64_MAX, n;
 	static char *baseurl;
@@ -505,7 +580,7 @@ main(int argc, char *argv[])
 	og_setprog(argv[0]);
 	if ((e = getenv("OG_API_URL")) && *e)
 		base = e;
-	while ((c = getopt(argc, argv, "e:hj:km:qR:r:s:t:U:u:Vv")) != -1) {
+	while ((c = getopt(argc, argv, "e:hj:K:km:qR:r:s:t:U:u:Vv")) != -1) {
 		switch (c) {
 		case 'h':
 			og_usage(usage_text, 0);
@@ -519,6 +594,9 @@ main(int argc, char *argv[])
 			    n < 1 || n > 64)
 				og_die("bad -j '%s': 1 to 64", optarg);
 			o.jobs = n;
+			break;
+		case 'K':
+			tokfile = optarg;
 			break;
 		case 'k':
 			o.insecure = 1;
@@ -585,7 +663,10 @@ main(int argc, char *argv[])
 	o.backoff_max = 60 > o.backoff ? 60 : o.backoff;
 	progress = !quiet && !verbose && isatty(2);
 
-	read_sensors(start, end);
+	if (tokfile)
+		read_tokens(tokfile);
+	read_sensors(start, end, tokfile);
+	free_tokens();
 	og_fetch_init(&fetcher, &o);
 	for (i = 0; i < nsensors; i++)
 		start_sensor(&sensors[i]);

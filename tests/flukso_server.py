@@ -26,6 +26,7 @@ and the demo.  Python standard library only; listens on 127.0.0.1 only.
                           reset      close the connection with a TCP reset
       --log FILE        one line per request: UNIXTIME PATH?QUERY RESULT
       --now T           "now" for interval= queries (default: the clock)
+      --tls CERT KEY    serve https with this certificate and key (PEM)
 
   flukso_server.py build [options] RECORDS OUTDIR
       Turns power records (KEY TAB TIME TAB WATTS, gzip or plain) into a
@@ -359,6 +360,11 @@ def serve(args):
     srv.logfile = args.log
     srv.loglock = threading.Lock()
     srv.now = args.now
+    if args.tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls[0], args.tls[1])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     port = srv.server_address[1]
     if args.port_file:
         tmp = args.port_file + ".tmp"
@@ -471,6 +477,7 @@ def main():
     s.add_argument("--faults")
     s.add_argument("--log")
     s.add_argument("--now", type=int)
+    s.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     b = sub.add_parser("build")
     b.add_argument("records")
     b.add_argument("outdir")

@@ -521,3 +521,46 @@ EOF
 	assert_failure 1
 	assert_output "og-pull: bad time 'yesterday'"
 }
+
+@test "https verifies the certificate unless -k is given" {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem \
+	    -days 2 -subj /CN=127.0.0.1 >/dev/null 2>&1 || skip "no openssl"
+	python3 "$BATS_TEST_DIRNAME/flukso_server.py" serve --tls cert.pem key.pem \
+	    --tokens "$W/tokens" --port-file port "$TMPO" >/dev/null 2>&1 3>&- &
+	pid=$!
+	for i in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+	printf '%s\t%s\n' $FED $FED_TOKEN >in
+	OG_PULL_TRIES=1 run --separate-stderr og-pull -s 1404225700 \
+	    -u "https://127.0.0.1:$(cat port)" <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[[ "$stderr" == "og-pull: $FED: SSL certificate problem: self"*"signed certificate" ]]
+	run --separate-stderr og-pull -k -s 1404225700 -u "https://127.0.0.1:$(cat port)" <in
+	kill $pid
+	refute_sanitizer
+	assert_success
+	diff <(decode $FED "$TMPO"/$FED/0/8/* | awk -F'\t' '$2 >= 1404225700') \
+	    <(printf '%s\n' "$output")
+}
+
+@test "-K reads tokens from a file only its owner can read" {
+	printf '%s %s\n' $FED $FED_TOKEN $GAS $GAS_TOKEN >tokens
+	chmod 644 tokens
+	printf '%s\t%s\n' $FED 1404225700 $GAS 1404225600 >in
+	run og-pull -K tokens <in
+	refute_sanitizer
+	assert_failure 1
+	assert_output "og-pull: tokens: token file readable by others (mode 0644); chmod 600 it"
+	chmod 600 tokens
+	run --separate-stderr og-pull -K tokens <in
+	refute_sanitizer
+	assert_success
+	diff <(decode $FED "$TMPO"/$FED/0/8/* | awk -F'\t' '$2 >= 1404225700'
+	    decode $GAS "$TMPO"/$GAS/0/8/* | awk -F'\t' '$2 >= 1404225600') \
+	    <(printf '%s\n' "$output")
+	printf '%s\n' 00000000000000000000000000000bad >in
+	run --separate-stderr og-pull -K tokens <in
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "og-pull: <stdin>:1: 00000000000000000000000000000bad: no token in tokens" ]
+}
