@@ -132,22 +132,24 @@ parse_term(const char **pp, double sign, struct og_expr *e, char *why,
 const char *
 og_expr_parse(const char *s, struct og_expr *e, char *why, size_t whysize)
 {
-	const char *p = s, *err;
+	const char *p, *err;
 	double sign = 1;
 	size_t len;
 
 	memset(e, 0, sizeof *e);
+	s = skip_space(s);
 	for (len = 0; name_char((unsigned char)s[len]); len++)
 		;
-	if (s[len] != '=')
-		return fail(why, whysize, "expected NAME=EXPR", s + len);
+	p = skip_space(s + len);
+	if (*p != '=')
+		return fail(why, whysize, "expected NAME=EXPR", p);
 	if (len == 0)
 		return "empty metric name";
 	if (len >= sizeof e->name)
 		return "metric name too long";
 	memcpy(e->name, s, len);
 	e->name[len] = '\0';
-	p = skip_space(s + len + 1);
+	p = skip_space(p + 1);
 	if (*p == '+' || *p == '-')
 		sign = *p++ == '-' ? -1 : 1;
 	for (;;) {

@@ -5,22 +5,6 @@
 
 #include "og.h"
 
-static const char *const categories[] = {
-	"gridImport", "gridExport", "gridNet", "gridCons", "pvProd",
-	"gridSub", "gridGas", "gridWater", "heatProd",
-};
-
-int
-og_category_valid(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof categories / sizeof categories[0]; i++)
-		if (strcmp(name, categories[i]) == 0)
-			return 1;
-	return 0;
-}
-
 static size_t
 split(char *line, char **field, size_t max)
 {
@@ -80,9 +64,9 @@ og_meta_read(struct og_meta *m, const char *path)
 			    f[0]);
 		if (!og_key_valid(f[1], strlen(f[1])) || strchr(f[1], '/'))
 			og_die("%s:%ju: bad site '%.40s'", path, rd.lineno, f[1]);
-		if (strcmp(f[2], "-") != 0 && !og_category_valid(f[2]))
-			og_die("%s:%ju: unknown category '%.40s'", path,
-			    rd.lineno, f[2]);
+		if (strcmp(f[2], "-") != 0 && og_category(f[2]) < 0)
+			og_die("%s:%ju: unknown category '%.40s' (%s)", path,
+			    rd.lineno, f[2], og_category_names());
 		for (i = 0; i < m->n; i++)
 			if (strcmp(m->sensors[i].sensor, f[0]) == 0)
 				og_die("%s:%ju: sensor '%s' listed twice", path,

@@ -169,7 +169,7 @@ void og_expr_free(struct og_expr *e);
 
 /* meta.c: the sensor sheet as og-meta prints it,
  * SENSOR<TAB>SITE<TAB>CATEGORY<TAB>TYPE<TAB>UNIT ('-' for empty); a bad line
- * is fatal, naming file and line. */
+ * is fatal, naming file and line.  Categories are og_category()'s. */
 struct og_sensor {
 	char *sensor, *category, *type, *unit;
 	size_t site;	/* index into og_meta.sites */
@@ -180,7 +180,6 @@ struct og_meta {
 	char **sites;	/* in order of first appearance */
 	size_t nsites;
 };
-int og_category_valid(const char *name);
 void og_meta_read(struct og_meta *m, const char *path);
 struct og_sensor *og_meta_find(struct og_meta *m, const char *key,
     size_t keylen);

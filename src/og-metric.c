@@ -257,9 +257,10 @@ add_expr(const char *arg)
 	if ((err = og_expr_parse(arg, &exprs[nexprs], why, sizeof why)))
 		usage_error("bad metric '%s': %s", arg, err);
 	for (t = 0; t < exprs[nexprs].nterms; t++)
-		if (!og_category_valid(exprs[nexprs].terms[t].cat))
-			usage_error("bad metric '%s': unknown category '%s'",
-			    arg, exprs[nexprs].terms[t].cat);
+		if (og_category(exprs[nexprs].terms[t].cat) < 0)
+			usage_error("bad metric '%s': unknown category '%s' (%s)",
+			    arg, exprs[nexprs].terms[t].cat,
+			    og_category_names());
 	nexprs++;
 }
 

@@ -371,7 +371,7 @@ meta() {
 @test "site metrics with several aggregates are SITE/NAME/AGG" {
 	meta >meta
 	rec s4 0 10 s4 60 30 >in
-	run og-metric -i 1h -a mean,max -M meta -x 'net=0.5*gridNet' in
+	run og-metric -i 1h -a mean,max -M meta -x 'net = 0.5 * gridNet' in
 	assert_success
 	assert_output "$(rec B/net/mean 0 10.0 B/net/max 0 15.0)"
 }
@@ -409,7 +409,7 @@ meta() {
 	assert_output "og-metric: bad metric 'x=gridNet*pvProd': product of two categories at 'pvProd'"
 	run og-metric -i 1h -M meta -x 'x=gridnet' in
 	assert_failure 2
-	assert_output "og-metric: bad metric 'x=gridnet': unknown category 'gridnet'"
+	assert_output "og-metric: bad metric 'x=gridnet': unknown category 'gridnet' (gridImport, gridExport, gridNet, gridCons, pvProd, gridSub, gridGas, gridWater, heatProd)"
 	run og-metric -i 1h -M meta -x 'gridNet' in
 	assert_failure 2
 	assert_output "og-metric: bad metric 'gridNet': expected NAME=EXPR at end"
@@ -432,7 +432,7 @@ meta() {
 	printf 's8\tE\tsolar\telectricity\tWh\n' >>meta
 	run og-metric -i 1h -M meta -x 'c=gridCons' in
 	assert_failure 1
-	assert_output "og-metric: meta:10: unknown category 'solar'"
+	assert_output "og-metric: meta:10: unknown category 'solar' (gridImport, gridExport, gridNet, gridCons, pvProd, gridSub, gridGas, gridWater, heatProd)"
 	meta >meta
 	printf 's1\tE\tgridCons\telectricity\tWh\n' >>meta
 	run og-metric -i 1h -M meta -x 'c=gridCons' in
