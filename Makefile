@@ -27,7 +27,7 @@ UNITS = $(UNITSRC:tests/unit/%.c=$(OUT)/unit/%)
 
 DEBS = build-essential libcurl4-openssl-dev libjsmn-dev libzstd-dev zlib1g-dev \
 	bats bats-support bats-assert python3 tzdata gnuplot-nox parallel mawk \
-	util-linux
+	util-linux clang libclang-rt-14-dev
 
 all: $(PROGS) $(UNITS)
 
@@ -84,5 +84,25 @@ uninstall:
 clean:
 	rm -rf bin
 
-.PHONY: all deps test demo install uninstall clean
+# libFuzzer harnesses for the parsers (tests/fuzz/fuzz_*.c), built with
+# clang and ASan+UBSan; each runs FUZZ_SECONDS on a corpus seeded from the
+# real data; what crashes is kept in tests/fuzz/crashes/ to become a test.
+FUZZ_SECONDS ?= 20
+FUZZCC = clang
+FUZZFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZSRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS = $(FUZZSRC:tests/fuzz/%.c=bin/fuzz/%)
+FUZZOBJ = $(LIBSRC:common/%.c=bin/fuzz/obj/%.o)
+
+bin/fuzz/obj/%.o: common/%.c common/og.h
+	@mkdir -p $(@D)
+	$(FUZZCC) $(OGFLAGS) $(FUZZFLAGS) -c -o $@ $<
+
+bin/fuzz/%: tests/fuzz/%.c $(FUZZOBJ)
+	$(FUZZCC) $(OGFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZOBJ) $(LDLIBS)
+
+fuzz: $(FUZZERS)
+	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZERS)
+
+.PHONY: all deps test demo install uninstall clean fuzz
 .SECONDARY: $(LIBOBJ)

@@ -115,29 +115,32 @@ varint_len(uint64_t v)
 	return n;
 }
 
-/* The smallest s with every value exactly D / 10^s, or -1. */
+static int
+is_decimal(double x, int s)
+{
+	double d = nearbyint(x * exact10[s]);
+
+	return fabs(d) < 0x1p53 && d / exact10[s] == x &&
+	    !(x == 0 && signbit(x));
+}
+
+/* The smallest s with every value exactly D / 10^s, or -1.  Every value
+ * is checked at the s finally taken: x * 10^s rounds, so a value that is
+ * a decimal of fewer places need not come out right at more. */
 static int
 decimal_scale(const double *v, size_t n)
 {
-	size_t i;
-	int s = 0;
+	size_t i = 0;
+	int s;
 
-	for (i = 0; i < n; i++) {
-		double x = v[i], d;
-
-		if (isnan(x))
-			continue;
-		if (x == 0 && signbit(x))
-			return -1;
-		for (; s <= MAX_SCALE; s++) {
-			d = nearbyint(x * exact10[s]);
-			if (fabs(d) < 0x1p53 && d / exact10[s] == x)
+	for (s = 0; s <= MAX_SCALE; s++) {
+		for (i = 0; i < n; i++)
+			if (!isnan(v[i]) && !is_decimal(v[i], s))
 				break;
-		}
-		if (s > MAX_SCALE)
-			return -1;
+		if (i == n)
+			return s;
 	}
-	return s;
+	return -1;
 }
 
 static void

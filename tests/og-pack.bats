@@ -59,6 +59,14 @@ count_chunks() {
 	assert_output "$(printf 'k\t4\t1\t5')"
 }
 
+@test "values of different decimal places in one chunk come back exactly" {
+	# found by fuzzing: a scale right for 0.1234567 is wrong for the first
+	rec k 1 1234567891.1234 k 2 0.1234567 k 3 8589930496.0012 k 4 -7 >in
+	og-pack st <in
+	run og-unpack st
+	assert_output "$(rec k 1 1234567891.1234 k 2 0.1234567 k 3 8589930496.0012 k 4 -7.0)"
+}
+
 @test "-m merges keys in time order, ties in key order" {
 	rec b 1 1 a 2 2 b 2 3 a 3 4 c 0 5 | og-pack st
 	run og-unpack -m st

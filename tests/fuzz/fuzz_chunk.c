@@ -1,0 +1,44 @@
+/* libFuzzer harness: the store's chunk decoder and meta file reader, fed
+ * damaged files; and chunks made from the input must decode to it. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "og.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int64_t t[OG_CHUNK_POINTS], t2[OG_CHUNK_POINTS];
+	static double v[OG_CHUNK_POINTS], v2[OG_CHUNK_POINTS];
+	static struct og_buf out, scratch;
+	struct og_keymeta m = { 0 };
+	size_t n, i;
+
+	og_chunk_decode(data, size, &scratch, t, v, &n);
+	og_keymeta_parse(data, size, &m);
+	free(m.chunks);
+
+	/* 16 bytes a record: a time step and a value */
+	n = size / 16 < OG_CHUNK_POINTS ? size / 16 : OG_CHUNK_POINTS;
+	for (i = 0; i < n; i++) {
+		uint64_t step;
+
+		memcpy(&step, data + 16 * i, 8);
+		memcpy(&v[i], data + 16 * i + 8, 8);
+		t[i] = i == 0 ? (int64_t)(step >> 4) - (1LL << 40) :
+		    t[i - 1] + 1 + (int64_t)(step % 100000);
+	}
+	if (n == 0)
+		return 0;
+	out.len = 0;
+	og_chunk_encode(&out, &scratch, t, v, n);
+	if (og_chunk_decode((unsigned char *)out.data, out.len, &scratch, t2, v2,
+	    &i) || i != n || memcmp(t, t2, n * sizeof *t))
+		__builtin_trap();
+	for (i = 0; i < n; i++)
+		if (!(isnan(v[i]) && isnan(v2[i])) && memcmp(&v[i], &v2[i], 8))
+			__builtin_trap();
+	return 0;
+}
