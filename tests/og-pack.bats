@@ -60,11 +60,11 @@ count_chunks() {
 }
 
 @test "values of different decimal places in one chunk come back exactly" {
-	# found by fuzzing: a scale right for 0.1234567 is wrong for the first
-	rec k 1 1234567891.1234 k 2 0.1234567 k 4 -7 >in
+	# found by fuzzing: 7 places suit the second value, not the first
+	rec k 1 8589930496.01953 k 2 -595821443.5137254 k 4 -7 >in
 	og-pack st <in
 	run og-unpack st
-	assert_output "$(rec k 1 1234567891.1234 k 2 0.1234567 k 4 -7.0)"
+	assert_output "$(rec k 1 8589930496.01953 k 2 -595821443.5137254 k 4 -7.0)"
 }
 
 @test "-m merges keys in time order, ties in key order" {
