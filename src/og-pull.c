@@ -182,7 +182,7 @@ sync_list(struct sensor *s, struct og_req *r)
 		s->failed = 1;
 		return;
 	}
-	for (i = 0; use < 0 && i < n; i++)
+	for (i = 0; rid < 0 && i < n; i++)
 		if (ids[i].rid > use)
 			use = ids[i].rid;
 	qsort(ids, n, sizeof *ids, cmp_id);

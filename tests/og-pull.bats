@@ -12,6 +12,7 @@ GAS_TOKEN=9a5m3t3r0f7h3h0u5e00000000000000b
 C1=c0ffee00000000000000000000000001	# crafted: one rule broken per block
 C2=c0ffee00000000000000000000000002	# crafted: a valid level 12 over level 8s
 C3=c0ffee00000000000000000000000003	# crafted: a malformed level 12 over level 8s
+C4=c0ffee00000000000000000000000004	# crafted: recycle ids 0 and 1
 CTOKEN=cr4f7edt0ken
 TMPO=$BATS_TEST_DIRNAME/data/flukso-tmpo
 
@@ -30,8 +31,8 @@ setup_file() {
 	python3 - "$w/crafted" <<'PY'
 import gzip, json, os, sys
 root = sys.argv[1]
-def put(sid, lvl, bid, doc, raw=None):
-    d = os.path.join(root, sid, "0", str(lvl))
+def put(sid, lvl, bid, doc, raw=None, rid=0):
+    d = os.path.join(root, sid, str(rid), str(lvl))
     os.makedirs(d, exist_ok=True)
     data = raw if raw is not None else gzip.compress(json.dumps(doc).encode(), mtime=0)
     open(os.path.join(d, str(bid)), "wb").write(data)
@@ -65,11 +66,15 @@ put(C3, 12, 1003520, blk([1003530, 100], [0, 100], [0, 5, 5], [1003630, 110]))
 put(C3, 8, 1003520, blk([1003530, 100], [0, 100], [0, 5], [1003630, 105]))
 put(C3, 8, 1004544, blk([1004550, 105], [0, 1], [0, 5], [1004551, 110]))
 put(C3, 8, 1007616, blk([1007620, 110], [0, 9], [0, 2], [1007629, 112]))
+# a counter reset: recycle id 1 after 0
+C4 = "c0ffee00000000000000000000000004"
+put(C4, 8, 1000192, blk([1000200, 500], [0, 10], [0, 1], [1000210, 501]))
+put(C4, 8, 1000448, blk([1000450, 0], [0, 10], [0, 1], [1000460, 1]), rid=1)
 PY
 	{
 		cat "$BATS_TEST_DIRNAME/data/pull/tokens" "$w/year/tokens" \
 		    "$w/keep/tokens"
-		for i in 1 2 3; do echo "c0ffee0000000000000000000000000$i cr4f7edt0ken"; done
+		for i in 1 2 3 4; do echo "c0ffee0000000000000000000000000$i cr4f7edt0ken"; done
 	} >"$w/tokens"
 	# the level 12 block 1004 ... of the kept set, broken as old firmware did
 	python3 - "$w/keep" <<'PY'
@@ -215,6 +220,21 @@ EOF
 	assert_output "$(rec $C3 1003530 100.0 $C3 1003630 105.0 $C3 1004550 105.0 \
 	    $C3 1004551 110.0 $C3 1007620 110.0 $C3 1007629 112.0)"
 	[ "$stderr" = "og-pull: $C3 rid 0 lvl 12 bid 1003520: v has 3 values, t has 2" ]
+}
+
+@test "the highest recycle id is used unless -R names another" {
+	printf '%s\t%s\n' $C4 $CTOKEN >in
+	run og-pull <in
+	refute_sanitizer
+	assert_success
+	assert_output "$(rec $C4 1000450 0.0 $C4 1000460 1.0)"
+	run og-pull -R 0 <in
+	refute_sanitizer
+	assert_success
+	assert_output "$(rec $C4 1000200 500.0 $C4 1000210 501.0)"
+	run og-pull -R 2 <in
+	assert_success
+	assert_output ""
 }
 
 @test "a year of built blocks arrives whole and in order" {
