@@ -584,3 +584,24 @@ EOF
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "og-pull: <stdin>:1: 00000000000000000000000000000bad: no token in tokens" ]
 }
+
+@test "the stand-in builds block sets deterministically, counting the energy of the power records" {
+	gzip -dc "$DATA/elec_power_min_1sensor.tsv.gz" | head -n 3000 >power.tsv
+	python3 "$BATS_TEST_DIRNAME/flukso_server.py" build power.tsv a >a.line
+	python3 "$BATS_TEST_DIRNAME/flukso_server.py" build power.tsv b >b.line
+	diff -r a b
+	read -r sid token <a.line
+	decode "$sid" a/$sid/0/*/* >readings
+	# the counter steps 1 Wh at a time and ends within a step of the energy
+	python3 - power.tsv readings <<'PY'
+import sys
+p = [l.split("\t") for l in open(sys.argv[1])]
+p = [(int(t), float(v)) for _, t, v in p]
+wh = sum(v * (b[0] - a[0]) for (a, b, v) in ((p[i], p[i + 1], p[i][1])
+         for i in range(len(p) - 1)) if v == v and v > 0) / 3600
+wh += p[-1][1] * 60 / 3600 if p[-1][1] > 0 else 0
+r = [(int(t), float(v)) for _, t, v in (l.split("\t") for l in open(sys.argv[2]))]
+assert all(b[0] > a[0] and b[1] > a[1] for a, b in zip(r, r[1:]))
+assert r[0][1] >= 1000001 and abs(r[-1][1] - 1000000 - wh) < 1, (r[-1], wh)
+PY
+}
