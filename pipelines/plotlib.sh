@@ -1,0 +1,114 @@
+# plotlib.sh: gnuplot helpers shared by job_daily's report and the scripts.
+# Each plot is a gnuplot script written on standard output by the caller and
+# piped into plot_run, which writes the PNG beside its place and renames it.
+
+# plot_start PNG WIDTH HEIGHT: the terminal and common looks
+plot_start() {
+	cat <<GP
+set terminal pngcairo size $2,$3 font 'DejaVu Sans,10' linewidth 1
+set output '$(gp_quote "$1").tmp'
+set datafile separator ','
+set datafile columnheaders
+set grid
+set key top left horizontal opaque
+set border 3; set xtics nomirror; set ytics nomirror
+set lmargin 11; set rmargin 11
+set linetype 1 lc rgb '#1f77b4'
+set linetype 2 lc rgb '#ff7f0e'
+set linetype 3 lc rgb '#2ca02c'
+set linetype 4 lc rgb '#d62728'
+set linetype 5 lc rgb '#9467bd'
+set linetype 6 lc rgb '#8c564b'
+set linetype 7 lc rgb '#e377c2'
+set linetype 8 lc rgb '#7f7f7f'
+GP
+}
+
+# plot_days CSV [COLUMN]: a time axis of the local dates in that column (1)
+# of the CSV file, all days shown whole; each day's value is drawn at noon
+# (x = day(1)), so that a line over a year and a bar of one day both read well
+plot_days() {
+	set -- $(awk -F ',' -v c="${2:-1}" 'NR > 1 && $c != "" { if (!f || $c < f) f = $c; if ($c > l) l = $c }
+		END { print f, l }' "$1")
+	[ $# -eq 2 ] || set -- 1970-01-01 1970-01-01
+	cat <<GP
+set xdata time
+set timefmt '%Y-%m-%d'
+set format x "%d %b\\n%Y"
+set xlabel 'local date'
+set xrange ['$1':'$(date -u -d "$2 + 1 day" +%F)']
+set offsets 0, 0, graph 0.3, 0
+day(c) = timecolumn(c, '%Y-%m-%d') + 43200
+GP
+}
+
+# plot_run PNG: run the script on standard input, then put the PNG in place
+plot_run() {
+	gnuplot || { rm -f "$1.tmp"; return 1; }
+	mv -f "$1.tmp" "$1"
+}
+
+# gp_quote TEXT: TEXT for a single-quoted gnuplot string
+gp_quote() {
+	printf '%s' "$1" | sed "s/'/''/g"
+}
+
+# series_title CATEGORY: what people call it
+series_title() {
+	case $1 in
+	siteCons) echo "site consumption" ;;
+	gridImport) echo "grid import" ;;
+	gridExport) echo "grid export" ;;
+	gridNet) echo "grid, net" ;;
+	gridCons) echo "consumption" ;;
+	pvProd) echo "PV production" ;;
+	gridSub) echo "submeters" ;;
+	gridGas) echo "gas" ;;
+	gridWater) echo "water" ;;
+	heatProd) echo "solar heat" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# community_plot CSV PNG: the community's daily means, with their range
+community_plot() {
+	{
+		plot_start "$2" 1000 780
+		echo "set multiplot layout 3,1 title 'Community: daily averages over the households' font ',13'"
+		plot_days "$1"
+		echo "set title 'Site consumption (electricity)'; set ylabel 'kWh per day'; set yrange [0:*]"
+		echo "plot '$1' using (day(1)):(column('min siteCons (kWh)')):(column('max siteCons (kWh)')) with filledcurves fs transparent solid 0.25 noborder lc rgb '#1f77b4' title 'lowest to highest household', '' using (day(1)):(column('mean siteCons (kWh)')) with lines lw 2 lc rgb '#1f77b4' title 'mean of the households'"
+		echo "set title 'Gas and water'; set ylabel 'gas, m³ per day'; set y2label 'water, litres per day'; set y2tics; set y2range [0:*]"
+		echo "plot '$1' using (day(1)):(column('mean gridGas (m3)')) with lines lw 1.5 lt 2 title 'mean gas (m³, left axis)', '' using (day(1)):(column('mean gridWater (m3)') * 1000) axes x1y2 with lines lw 1.5 lt 3 title 'mean water (litres, right axis)'"
+		echo "unset y2tics; unset y2label"
+		echo "set title 'Standby power: the lowest quarter-hour power between 01:00 and 06:00'; set ylabel 'W'"
+		echo "plot '$1' using (day(1)):(column('mean standby (W)')) with lines lw 1.5 lt 4 title 'mean standby of the households'"
+		echo "unset multiplot"
+	} | plot_run "$2"
+}
+
+# monthly_sites_plot CSV PNG: monthly site consumption per household, as
+# bars, and its table beside the PNG as NAME-monthly.csv
+monthly_sites_plot() {
+	m=${2%.png}-monthly.csv
+	awk -F ',' '
+		NR == 1 { next }
+		{ mo = substr($2, 1, 7); if (!(mo in seen)) { seen[mo] = 1; months[++nm] = mo }
+		  if (!($1 in known)) { known[$1] = 1; sites[++ns] = $1 }
+		  if ($3 != "") v[mo, $1] += $3 }
+		END {
+			printf "month"; for (j = 1; j <= ns; j++) printf ",%s (kWh)", sites[j]; printf "\n"
+			for (i = 1; i <= nm; i++) { printf "%s", months[i]
+				for (j = 1; j <= ns; j++) printf ",%.1f", v[months[i], sites[j]]; printf "\n" }
+		}' "$1" >"$m.tmp"
+	mv -f "$m.tmp" "$m"
+	n=$(head -n 1 "$m" | awk -F ',' '{ print NF }')
+	{
+		plot_start "$2" 1000 420
+		echo "set title 'Site consumption (electricity) per household and month' font ',12'"
+		echo "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.85 noborder"
+		echo "set ylabel 'kWh per month'; set xlabel 'month'; set yrange [0:*]; set key top right vertical"
+		echo "set xtics rotate by -45"
+		echo "plot for [i=2:$n] '$m' using i:xtic(1) title columnhead(i)"
+	} | plot_run "$2"
+}
