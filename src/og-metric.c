@@ -140,9 +140,10 @@ signature(char *buf, size_t size, const char *interval, const char *profile,
 	const char *tz = getenv("TZ");
 
 	snprintf(buf, size, "#og-metric partial 1 i=%s P=%s d=%d g=%lld w=%s "
-	    "z=%s samples=%d", interval ? interval : "-",
+	    "u=%d z=%s samples=%d", interval ? interval : "-",
 	    profile ? profile : "-", set->counter, (long long)set->gap,
-	    window ? window : "-", tz && *tz ? tz : "-", set->keep_samples);
+	    window ? window : "-", set->hold, tz && *tz ? tz : "-",
+	    set->keep_samples);
 }
 
 static void

@@ -477,11 +477,23 @@ AGGS=mean,min,max,sum,count,first,last,p95
 	done
 }
 
+@test "input in no order at all, with -u, splits and merges too" {
+	gzip -dc "$HOUR" | sort -t "$(printf '\t')" -k3,3 >in
+	og-metric -u -i 1mo -a mean,p50,first,last in >one
+	gzip -dc "$HOUR" | og-metric -i 1mo -a mean,p50,first,last | sort >a
+	sort one >b
+	cmp a b
+	split -l 50000 in part.
+	for p in part.*; do og-metric -u -i 1mo -a mean,p50,first,last --partial $p; done |
+	    og-metric -u -i 1mo -a mean,p50,first,last --merge >merged
+	cmp one merged
+}
+
 @test "partial state is exact: sums survive as hexadecimal" {
 	rec k 1 0.1 k 2 0.2 >in
 	run og-metric -i 1h --partial in
 	assert_success
-	assert_line --index 0 "#og-metric partial 1 i=1h P=- d=0 g=3600 w=- z=Europe/Brussels samples=0"
+	assert_line --index 0 "#og-metric partial 1 i=1h P=- d=0 g=3600 w=- u=0 z=Europe/Brussels samples=0"
 	assert_line --index 1 "k	0"
 	assert_line --index 2 "k	0	2	0	0	0x133333333333338p-58	0.1	0.2	1	0.1	2	0.2"
 	rec k 3 0.3 >in2
@@ -496,7 +508,7 @@ AGGS=mean,min,max,sum,count,first,last,p95
 	og-metric -i 1h --partial in >p
 	run og-metric -i 1d --merge p
 	assert_failure 1
-	assert_output "og-metric: p:1: partial state of other options ('1 i=1h P=- d=0 g=3600 w=- z=Europe/Brussels samples=0', here '1 i=1d P=- d=0 g=3600 w=- z=Europe/Brussels samples=0')"
+	assert_output "og-metric: p:1: partial state of other options ('1 i=1h P=- d=0 g=3600 w=- u=0 z=Europe/Brussels samples=0', here '1 i=1d P=- d=0 g=3600 w=- u=0 z=Europe/Brussels samples=0')"
 	printf 'k\t0\tx\n' >p
 	run og-metric -i 1h --merge p
 	assert_failure 1
