@@ -399,6 +399,17 @@ pull_fed() {
 	    END { exit !(a && b && b - a >= 1.0 && b - a < 3) }' "$W/log"
 }
 
+@test "a Retry-After beyond ten minutes is not waited for" {
+	echo "tmpo/sync 429:9999" >"$W/faults"
+	SECONDS=0
+	run --separate-stderr pull_fed
+	refute_sanitizer
+	[ "$SECONDS" -le 3 ]
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "og-pull: $FED: HTTP 429, server asks to wait 9999 s" ]
+	[ "$(requests "tmpo/sync")" -eq 1 ]
+}
+
 @test "a stalled response gives up within the timeout; later records are held back" {
 	decode $FED "$TMPO"/$FED/0/8/* | awk -F'\t' '$2 < 1404224512' >expected
 	echo "tmpo/0/8/1404224512 stall" >"$W/faults"
