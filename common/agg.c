@@ -13,6 +13,7 @@ typedef unsigned __int128 u128;
 
 #define LIMB 4294967296.0
 #define XSUM_LIMBS_MAX 128
+#define SAMPLES_PER_LINE 4096
 
 static void
 xsum_cover(struct og_xsum *x, int lo, int hi)
@@ -367,6 +368,9 @@ og_state_merge(struct og_state *s, struct og_state *o)
 
 	s->nans += o->nans;
 	s->gap |= o->gap;
+	for (i = 0; i < o->nsamples; i++)
+		keep_sample(s, o->samples[i]);
+	s->sorted = 0;
 	if (o->count == 0)
 		return;
 	og_xsum_merge(&s->sum, &o->sum);
@@ -385,8 +389,6 @@ og_state_merge(struct og_state *s, struct og_state *o)
 			s->last_t = o->last_t, s->last = o->last;
 	}
 	s->count += o->count;
-	for (i = 0; i < o->nsamples; i++)
-		keep_sample(s, o->samples[i]);
 }
 
 static int
@@ -484,8 +486,17 @@ og_state_write(struct og_state *s, const char *key, size_t keylen,
 	out_tab_value(s->first);
 	out_tab_int(s->last_t);
 	out_tab_value(s->last);
-	for (i = 0; i < s->nsamples; i++)
+	for (i = 0; i < s->nsamples; i++) {
+		/* more samples go on lines KEY START * SAMPLE..., so that no
+		 * line grows past what a reader takes */
+		if (i > 0 && i % SAMPLES_PER_LINE == 0) {
+			og_out_char('\n');
+			og_out(key, keylen);
+			out_tab_int(start);
+			og_out_str("\t*");
+		}
 		out_tab_value(s->samples[i]);
+	}
 	og_out_char('\n');
 }
 
@@ -512,6 +523,15 @@ og_state_parse(const char *p, const char *end, struct og_state *s)
 	int64_t gap;
 	double v;
 
+	if (end - p >= 1 && p[0] == '*' && (end - p == 1 || p[1] == '\t')) {
+		for (p += 2; p <= end;) {
+			if (next_field(&p, end, &f, &len) < 0 ||
+			    og_parse_value(f, len, &v) < 0 || isnan(v))
+				return "bad sample in partial state";
+			keep_sample(s, v);
+		}
+		return NULL;
+	}
 	if (next_field(&p, end, &f, &len) < 0 ||
 	    og_parse_int64(f, len, &s->count) < 0 || s->count < 0)
 		return "bad count in partial state";

@@ -110,7 +110,8 @@ int og_window_has(const struct og_window *w, int64_t t);
  * order of samples and merges) and rounded once; percentiles interpolate
  * linearly between ranks as numpy's default does.  A partial state line is
  * KEY START COUNT NANS GAP SUM MIN MAX FIRST_T FIRST LAST_T LAST [SAMPLE...]
- * with SUM written as [-]0xHEXp[+-]E. */
+ * with SUM written as [-]0xHEXp[+-]E; samples beyond 4096 follow on lines
+ * KEY START * SAMPLE.... */
 struct og_xsum {
 	int lo, n;	/* limbs of 32 bits from 2^(32 lo - 1074) */
 	uint32_t adds;

@@ -489,6 +489,17 @@ AGGS=mean,min,max,sum,count,first,last,p95
 	cmp one merged
 }
 
+@test "percentile samples of a big bucket continue on lines KEY START *" {
+	gzip -dc "$MINUTE" >in
+	og-metric -i 1w -a p50,p99 in >one
+	og-metric -i 1w -a p50,p99 --partial in >p
+	[ "$(grep -c "$(printf '\t\\*\t')" p)" -eq 4 ]
+	split -l 7000 in part.
+	for f in part.*; do og-metric -i 1w -a p50,p99 --partial $f; done |
+	    og-metric -i 1w -a p50,p99 --merge >merged
+	cmp one merged
+}
+
 @test "partial state is exact: sums survive as hexadecimal" {
 	rec k 1 0.1 k 2 0.2 >in
 	run og-metric -i 1h --partial in
