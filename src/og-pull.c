@@ -652,6 +652,8 @@ main(int argc, char *argv[])
 		    res);
 	if (unit && !id_ok(unit, strlen(unit)))
 		og_die("bad -U '%s'", unit);
+	if (start != INT64_MIN && end != INT64_MAX && start >= end)
+		og_die("-s START must be before -e END");
 	check_base(base);
 	baseurl = og_strdup(base);
 	for (i = strlen(baseurl); i > 0 && baseurl[i - 1] == '/'; i--)

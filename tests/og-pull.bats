@@ -551,6 +551,9 @@ EOF
 	run og-pull -s yesterday </dev/null
 	assert_failure 1
 	assert_output "og-pull: bad time 'yesterday'"
+	run og-pull -s 2014-07-02 -e 2014-07-01 </dev/null
+	assert_failure 1
+	assert_output "og-pull: -s START must be before -e END"
 }
 
 @test "https verifies the certificate unless -k is given" {
