@@ -447,8 +447,9 @@ og_store_commit(struct og_store *s, char **names, const int *newdat, size_t n)
 	flock(s->lockfd, LOCK_UN);
 }
 
-static int
-compare_keys(const void *a, const void *b)
+/* Byte order of keys, for qsort. */
+int
+og_storekey_compare(const void *a, const void *b)
 {
 	const struct og_storekey *x = a, *y = b;
 	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
@@ -513,7 +514,7 @@ og_store_keys(struct og_store *s, size_t *n)
 	*n = 0;
 	walk(s, "", &keys, n, &cap);
 	if (*n > 1)
-		qsort(keys, *n, sizeof *keys, compare_keys);
+		qsort(keys, *n, sizeof *keys, og_storekey_compare);
 	return keys;
 }
 

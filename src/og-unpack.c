@@ -182,16 +182,6 @@ merge_keys(struct key *keys, size_t nkeys)
 	free(heap);
 }
 
-static int
-compare_storekeys(const void *a, const void *b)
-{
-	const struct og_storekey *x = a, *y = b;
-	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
-	int c = memcmp(x->key, y->key, n);
-
-	return c ? c : (x->keylen > y->keylen) - (x->keylen < y->keylen);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -248,9 +238,9 @@ main(int argc, char *argv[])
 			names[i].keylen = len;
 		}
 		if (nnames > 1)
-			qsort(names, nnames, sizeof *names, compare_storekeys);
+			qsort(names, nnames, sizeof *names, og_storekey_compare);
 		for (i = j = 0; i < nnames; i++)
-			if (j == 0 || compare_storekeys(&names[i], &names[j - 1]))
+			if (j == 0 || og_storekey_compare(&names[i], &names[j - 1]))
 				names[j++] = names[i];
 		nnames = j;
 	} else {
