@@ -335,6 +335,7 @@ void og_store_snapshot_end(struct og_store *s);
 void og_store_mkdirs(struct og_store *s, const char *name);
 void og_store_fsync_dir(struct og_store *s, const char *name);
 struct og_storekey *og_store_keys(struct og_store *s, size_t *n);
+int og_storekey_compare(const void *a, const void *b);
 const char *og_keymeta_parse(const unsigned char *b, size_t len,
     struct og_keymeta *m);
 int og_keymeta_read(struct og_store *s, const char *name, struct og_keymeta *m,
