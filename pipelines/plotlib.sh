@@ -112,3 +112,103 @@ monthly_sites_plot() {
 		echo "plot for [i=2:$n] '$m' using i:xtic(1) title columnhead(i)"
 	} | plot_run "$2"
 }
+
+# ---- for the scripts: SCRIPT [-s START] [-e END] SHEET STORE WHAT OUT ------
+
+siteCons=gridNet+gridImport+pvProd-gridExport+gridCons
+gap=${OG_GAP:-604800}
+
+# script_init USAGE "$@": options and arguments into start, end, sheet, store,
+# what, out; a scratch directory in tmp; the sheet as og-metric reads it in
+# $tmp/meta; kind=sensor or site
+script_init() {
+	usage=$1; shift
+	export LC_ALL=C TZ="${TZ:-Europe/Brussels}"
+	start= end=
+	OPTIND=1
+	while getopts s:e: opt; do
+		case $opt in
+		s) start=$OPTARG ;;
+		e) end=$OPTARG ;;
+		*) echo "usage: $usage" >&2; exit 2 ;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	[ $# -eq 4 ] || { echo "usage: $usage" >&2; exit 2; }
+	sheet=$1 store=$2 what=$3 out=$4
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-script.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	trap 'exit 1' HUP INT TERM
+	og-meta "$sheet" >"$tmp/meta"
+	if awk -F '\t' -v w="$what" '$1 == w { f = 1 } END { exit !f }' "$tmp/meta"; then
+		kind=sensor
+	elif [ "$what" = all ] || awk -F '\t' -v w="$what" '$2 == w { f = 1 } END { exit !f }' "$tmp/meta"; then
+		kind=site
+	else
+		echo "${0##*/}: $what: neither a sensor nor a site of $sheet" >&2
+		exit 1
+	fi
+}
+
+# sensors_of: the sensors WHAT stands for: itself, a site's or all
+sensors_of() {
+	awk -F '\t' -v w="$what" -v k="$kind" '(k == "sensor" && $1 == w) || (k == "site" && (w == "all" || $2 == w)) { print $1 }' "$tmp/meta"
+}
+
+# counters: the raw records of WHAT's sensors within -s and -e
+counters() {
+	# shellcheck disable=SC2046
+	og-unpack ${start:+-s "$start"} ${end:+-e "$end"} "$store" $(sensors_of)
+}
+
+# power INTERVAL: WHAT's power per bucket, one key: a sensor's own (W, or
+# l/min for liters), a site's consumption as siteCons (W); the unit in $tmp/unit
+power() {
+	if [ "$kind" = sensor ]; then
+		awk -F '\t' -v w="$what" '$1 == w { print ($5 == "l") ? "l/min" : "W" }' "$tmp/meta" >"$tmp/unit"
+		counters | og-metric -d -g "$gap" -r -i "$1" -M "$tmp/meta"
+	else
+		echo W >"$tmp/unit"
+		counters | og-metric -d -g "$gap" -r -i "$1" -M "$tmp/meta" -x "power=$siteCons" |
+			if [ "$what" = all ]; then
+				awk -F '\t' -v OFS='\t' '{ $1 = "all" } 1' | og-metric -u -i "$1" -a sum
+			else
+				cat
+			fi
+	fi
+}
+
+# what_title: WHAT for people
+what_title() {
+	if [ "$kind" = sensor ]; then
+		awk -F '\t' -v w="$what" '$1 == w { print $2 ", " $3 " (sensor " substr($1, 1, 8) "...)" }' "$tmp/meta"
+	elif [ "$what" = all ]; then
+		echo "all sites, site consumption"
+	else
+		echo "$what, site consumption"
+	fi
+}
+
+# put FILE DEST: FILE into place by a rename (FILE must be beside DEST)
+put() {
+	mv -f "$1" "$2"
+}
+
+# gp_title TITLE [SUBTITLE]: a plot title, the subtitle on a second line
+gp_title() {
+	t=$(printf '%s' "$1" | sed 's/[\\"]/\\&/g')
+	if [ $# -gt 1 ]; then
+		printf 'set title "%s\\n%s" noenhanced font ",12"\n' "$t" "$(printf '%s' "$2" | sed 's/[\\"]/\\&/g')"
+	else
+		printf 'set title "%s" noenhanced font ",12"\n' "$t"
+	fi
+}
+
+# period DAYS: the days a plot covers, for a subtitle
+period() {
+	if [ -n "$start$end" ]; then
+		echo "$1 days, ${start:-the start} to ${end:-the end}"
+	else
+		echo "$1 days"
+	fi
+}
