@@ -201,44 +201,55 @@ static const char digit_pairs[] =
     "6061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
+static const uint64_t pow10_u64[] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+	10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+	100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	100000000000000000ULL, 1000000000000000000ULL,
+	10000000000000000000ULL,
+};
+
+/* log10 from the bit length (1233 / 4096 is close to log10(2)), then
+ * one comparison to settle it */
 static int
 digit_count(uint64_t n)
 {
-	static const uint64_t limit[] = {
-		10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
-		10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
-		100000000000ULL, 1000000000000ULL, 10000000000000ULL,
-		100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
-		100000000000000000ULL, 1000000000000000000ULL,
-		10000000000000000000ULL,
-	};
-	int i;
+	int t = ((64 - __builtin_clzll(n | 1)) * 1233) >> 12;
 
-	for (i = 0; i < 19 && n >= limit[i]; i++)
-		;
-	return i + 1;
+	return n < 10 ? 1 : t - (n < pow10_u64[t]) + 1;
 }
 
-/* Writes the last count digits of n so that they end at end: in groups
- * of eight with 32-bit arithmetic, whose chains of divisions the processor
- * can run side by side. */
+static void
+put8(char *end, uint32_t group)
+{
+	uint32_t hi = group / 10000, lo = group % 10000;
+
+	memcpy(end - 2, digit_pairs + 2 * (lo % 100), 2);
+	memcpy(end - 4, digit_pairs + 2 * (lo / 100), 2);
+	memcpy(end - 6, digit_pairs + 2 * (hi % 100), 2);
+	memcpy(end - 8, digit_pairs + 2 * (hi / 100), 2);
+}
+
+/* Writes the last count digits of n so that they end at end: whole groups
+ * of eight in 32-bit arithmetic, whose divisions do not depend on each
+ * other, then what is left two digits a step. */
 static void
 put_digits(char *end, uint64_t n, int count)
 {
-	while (count > 0) {
-		uint32_t group = (uint32_t)(n % 100000000);
-		int k = count < 8 ? count : 8;
+	uint32_t rest;
 
+	for (; count >= 8; count -= 8, end -= 8) {
+		put8(end, (uint32_t)(n % 100000000));
 		n /= 100000000;
-		count -= k;
-		for (; k >= 2; k -= 2) {
-			end -= 2;
-			memcpy(end, digit_pairs + 2 * (group % 100), 2);
-			group /= 100;
-		}
-		if (k)
-			*--end = '0' + group % 10;
 	}
+	for (rest = (uint32_t)(n % 100000000); count >= 2; count -= 2) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * (rest % 100), 2);
+		rest /= 100;
+	}
+	if (count)
+		end[-1] = '0' + rest % 10;
 }
 
 static size_t
@@ -324,12 +335,18 @@ shortest_fixed(double v, uint64_t *n_out, int *d_out)
 	memcpy(&bits, &v, sizeof bits);
 	m = (bits & (((uint64_t)1 << 52) - 1)) | (uint64_t)1 << 52;
 	k = 1075 - (int)(bits >> 52 & 0x7ff);
-	for (; intdigits < 17 && v >= exact10[intdigits]; intdigits++)
-		;
-	if (v < 1)
+	if (v >= 1) {
+		/* 10^(intdigits-1) <= v < 10^intdigits, from the binary exponent */
+		intdigits = ((52 - k) * 1233 >> 12) + 1;
+		if (intdigits < 17 && v >= exact10[intdigits])
+			intdigits++;
+		if (intdigits > 1 && v < exact10[intdigits - 1])
+			intdigits--;
+	} else {
 		for (intdigits = 0; intdigits > -3 &&
 		    v < 1 / exact10[1 - intdigits]; intdigits--)
 			;
+	}
 	d0 = 17 - intdigits;
 	scale = pow10_u128(d0);
 	even = !(m & 1);
