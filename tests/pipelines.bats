@@ -138,6 +138,9 @@ day_energy() {	# day_energy SENSOR DAY
 	[ "$(wc -l <secrets)" -eq 44 ]
 	! grep -rqiF -f secrets "$W/public"
 	ls "$W/public/index.html" "$W/public/community.png" "$W/public/sites.png"
+	# one line per anonymous site, the totals as PRIVATE has them
+	diff <(sed 1d "$W/public/summary.csv") \
+	    <(sed 1d "$W/private/summary.csv" | awk -F , -v OFS=, '{ $1 = "site " substr("ABCDEF", NR, 1); print }')
 	# and PRIVATE no token
 	og-meta -f token "$SHEET" >tokens
 	! grep -rqF -f tokens "$W/private"
