@@ -188,17 +188,20 @@ day_energy() {	# day_energy SENSOR DAY
 @test "index.html renders in headless Chromium with all its images" {
 	[ -x /usr/bin/chromium ] || skip "chromium is not installed (Debian package chromium)"
 	for root in public private; do
-		/usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-		    --disable-background-networking --disable-component-update --disable-sync \
-		    --user-data-dir="$(mktemp -d)" --run-all-compositor-stages-before-draw \
-		    --virtual-time-budget=5000 \
-		    --dump-dom "file://$W/$root/index.html" >dom.html 2>/dev/null
-		grep -q '</html>' dom.html
-		# an image that does not load has no natural size; ask the page
-		/usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-		    --disable-background-networking --disable-component-update --disable-sync \
-		    --user-data-dir="$(mktemp -d)" --screenshot="$PWD/$root.png" --window-size=1100,3000 \
-		    "file://$W/$root/index.html" 2>/dev/null
+		# the page, with a script that reports its images once loaded
+		check=$W/$root/check-images.html
+		sed 's|</body>|<script>window.addEventListener("load", function () { var bad = []; for (var i = 0; i < document.images.length; i++) { var m = document.images[i]; if (!m.complete \|\| m.naturalWidth == 0) bad.push(m.src); } var p = document.createElement("p"); p.id = "imgcheck"; p.textContent = document.images.length + " images, broken:" + bad.join(" "); document.body.appendChild(p); });</script></body>|' \
+		    "$W/$root/index.html" >"$check"
+		run timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic \
+		    --no-first-run --disable-background-networking --disable-component-update \
+		    --disable-sync --user-data-dir="$(mktemp -d)" --virtual-time-budget=10000 \
+		    --dump-dom "file://$check"
+		rm -f "$check"
+		assert_output --regexp 'id="imgcheck">[1-9][0-9]* images, broken:<'
+		run timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic \
+		    --no-first-run --disable-background-networking --disable-component-update \
+		    --disable-sync --user-data-dir="$(mktemp -d)" --window-size=1100,2000 \
+		    --screenshot="$PWD/$root.png" "file://$W/$root/index.html"
 		file "$root.png" | grep -q 'PNG image data'
 	done
 }
