@@ -106,6 +106,8 @@ og_reader_close(struct og_reader *rd)
 {
 	if (rd->fd > 0)
 		close(rd->fd);
+	/* lines may have held tokens: leave none in freed memory */
+	explicit_bzero(rd->buf, rd->cap + 1);
 	free(rd->buf);
 	rd->buf = NULL;
 }
