@@ -185,6 +185,17 @@ day_energy() {	# day_energy SENSOR DAY
 	diff -r priv "$W/private"
 }
 
+@test "job_daily: a sensor and a site without data yet are listed, not plotted" {
+	cp "$SHEET" sheet.csv
+	echo "mons,d,0123456789abcdef0123456789abcdef,00000000000000000000000000000001,electricity,gridImport,Wh,new,1,7000" >>sheet.csv
+	cp -r "$W/store" store
+	run job_daily sheet.csv store pub priv
+	assert_success
+	grep -q '<td>0123456789abcdef0123456789abcdef</td>.*no data yet' priv/index.html
+	[ ! -e priv/sensors/0123456789abcdef0123456789abcdef.png ]
+	grep -q '^mons,0,' priv/summary.csv
+}
+
 @test "index.html renders in headless Chromium with all its images" {
 	[ -x /usr/bin/chromium ] || skip "chromium is not installed (Debian package chromium)"
 	for root in public private; do
