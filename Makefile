@@ -71,11 +71,10 @@ demo: deps all
 	pipelines/demo
 
 install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
 	cp -f $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	for t in $(TOOLS); do cp -f src/$$t.1 $(DESTDIR)$(MANPREFIX)/man1/; done
-	cp -f src/og.7 $(DESTDIR)$(MANPREFIX)/man7/ 2>/dev/null || \
-		{ mkdir -p $(DESTDIR)$(MANPREFIX)/man7 && cp -f src/og.7 $(DESTDIR)$(MANPREFIX)/man7/; }
+	cp -f src/og.7 $(DESTDIR)$(MANPREFIX)/man7/
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$t $(DESTDIR)$(MANPREFIX)/man1/$$t.1; done
