@@ -107,7 +107,7 @@ monthly_sites_plot() {
 		plot_start "$2" 1000 420
 		echo "set title 'Site consumption (electricity) per household and month' font ',12'"
 		echo "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.85 noborder"
-		echo "set ylabel 'kWh per month'; set xlabel 'month'; set yrange [0:*]; set key top right vertical"
+		echo "set ylabel 'kWh per month'; set xlabel 'month'; set yrange [0:*]; set key outside right top vertical; set rmargin 24"
 		echo "set xtics rotate by -45"
 		echo "plot for [i=2:$n] '$m' using i:xtic(1) title columnhead(i)"
 	} | plot_run "$2"
