@@ -27,7 +27,7 @@ UNITS = $(UNITSRC:tests/unit/%.c=$(OUT)/unit/%)
 
 DEBS = build-essential libcurl4-openssl-dev libjsmn-dev libzstd-dev zlib1g-dev \
 	bats bats-support bats-assert python3 tzdata gnuplot-nox parallel mawk \
-	util-linux clang libclang-rt-14-dev openssl
+	util-linux clang libclang-rt-14-dev openssl file chromium
 
 all: $(PROGS) $(UNITS)
 

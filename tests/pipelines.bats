@@ -62,7 +62,8 @@ setup() {
 		sleep "$delay"
 		kill -KILL -- "-$pid" 2>/dev/null || :
 		wait "$pid" 2>/dev/null || :
-		job_sync "$SHEET" store 2>/dev/null
+		# the killed children may still be exiting with the lock: wait
+		OG_SYNC_WAIT=60 job_sync "$SHEET" store 2>/dev/null
 		diff <(og-unpack store) "$W/store.tsv"
 	done
 }
