@@ -55,22 +55,6 @@ og_interval_parse(const char *s, struct og_interval *iv)
 	return -1;
 }
 
-/* Local civil seconds to UTC.  Of two readings of a repeated hour the
- * first is taken; a skipped time is read with the offset before it, which
- * gives the instant the clock jumped. */
-int64_t
-og_local_to_utc(int64_t civil)
-{
-	int64_t before = og_local_offset(civil - 86400);
-	int64_t after = og_local_offset(civil + 86400);
-
-	if (og_local_offset(civil - before) == before)
-		return civil - before;
-	if (og_local_offset(civil - after) == after)
-		return civil - after;
-	return civil - before;
-}
-
 static int64_t
 local_days(int64_t t)
 {

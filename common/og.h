@@ -46,6 +46,7 @@ void og_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 int og_parse_time_iso(const char *s, size_t len, int64_t *t);
 int og_parse_time_arg(const char *s, int64_t *t);
 int64_t og_local_offset(int64_t t);
+int64_t og_local_to_utc(int64_t civil);
 size_t og_format_time_iso(char *buf, int64_t t);
 void og_set_zone(const char *zone);
 
@@ -101,7 +102,6 @@ struct og_window {
 int og_interval_parse(const char *s, struct og_interval *iv);
 int64_t og_interval_start(const struct og_interval *iv, int64_t t);
 int64_t og_interval_next(const struct og_interval *iv, int64_t start);
-int64_t og_local_to_utc(int64_t civil);
 int64_t og_time_of_day(int64_t t);
 int og_window_parse(const char *s, struct og_window *w);
 int og_window_has(const struct og_window *w, int64_t t);

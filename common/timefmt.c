@@ -160,13 +160,13 @@ og_parse_time_iso(const char *s, size_t len, int64_t *t)
 /*
  * Local civil seconds to UTC.  Of two readings of a repeated hour the first
  * is taken; a time skipped by a clock change is read with the offset in
- * force before it, as mktime does.
+ * force before it, which gives the instant the clock jumped (as mktime).
  */
-static int64_t
-local_to_utc(int64_t civil)
+int64_t
+og_local_to_utc(int64_t civil)
 {
-	int before = og_local_offset(civil - 86400);
-	int after = og_local_offset(civil + 86400);
+	int64_t before = og_local_offset(civil - 86400);
+	int64_t after = og_local_offset(civil + 86400);
 
 	if (og_local_offset(civil - before) == before)
 		return civil - before;
@@ -187,7 +187,7 @@ og_parse_time_arg(const char *s, int64_t *t)
 	if (parse_civil(s, end, &civil, &rest, &has_time) < 0)
 		return -1;
 	if (rest == end) {
-		*t = local_to_utc(civil);
+		*t = og_local_to_utc(civil);
 		return 0;
 	}
 	if (!has_time || parse_offset(rest, end, &off) < 0)
