@@ -39,7 +39,8 @@ open_data(struct og_store *s, struct og_packkey *k)
 	if ((k->datfd = openat(s->dirfd, file, O_RDWR | O_CREAT | O_CLOEXEC,
 	    0644)) < 0)
 		og_die("%s/%s:", s->path, file);
-	/* bytes past the committed end are what a killed pack left */
+	/* bytes past the end are what a killed pack left (the end includes
+	 * what this pack wrote so far, so later opens cut nothing) */
 	if (ftruncate(k->datfd, (off_t)k->meta.data_end) < 0)
 		og_die("%s/%s: truncate:", s->path, file);
 }
@@ -195,6 +196,9 @@ og_pack_merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
 		}
 	}
 	emit(&out);
+	/* one descriptor at a time, however many keys a pack touches */
+	close(k->datfd);
+	k->datfd = -1;
 	dropped = b - a;
 	if (m->nchunks - dropped + out.nrefs > m->cap) {
 		m->cap = m->nchunks - dropped + out.nrefs + m->cap / 2 + 8;
@@ -223,6 +227,7 @@ og_pack_finish(struct og_store *s, struct og_packkey *k)
 	size_t i;
 	int fd, compact = m->dead > live / 8 + 16384;
 
+	open_data(s, k);
 	if (!compact) {
 		snprintf(what, sizeof what, "%s/%s.dat", s->path, k->name);
 		if (fdatasync(k->datfd) < 0)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -202,6 +203,13 @@ roll_forward(struct og_store *s)
 void
 og_store_open(struct og_store *s, const char *path, int writer)
 {
+	struct rlimit files;
+
+	/* a reader holds a data file open per key for its snapshot */
+	if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+		files.rlim_cur = files.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &files);
+	}
 	memset(s, 0, sizeof *s);
 	s->path = path;
 	s->writer = writer;

@@ -181,6 +181,14 @@ count_chunks() {
 	[ "$small" -le $((bulk * 3 / 2 + 70000)) ]
 }
 
+@test "a pack or unpack of more keys than open files allowed works" {
+	seq 1 1500 | awk '{print "key" $1 "\t" $1 "\t" $1}' >in
+	(ulimit -n 256; og-pack st <in)
+	run og-unpack -l st
+	[ "${#lines[@]}" -eq 1500 ]
+	(ulimit -S -n 256; og-unpack st) | cut -f2 | sort -n | cmp - <(seq 1 1500)
+}
+
 @test "two packs at once both land" {
 	seq 0 49999 | awk '{print "a\t" $1 "\t" $1}' >in1
 	seq 0 49999 | awk '{print "b\t" $1 "\t" $1}' >in2
