@@ -275,8 +275,16 @@ main(int argc, char *argv[])
 		snprintf(file, sizeof file, "%s.dat", k->name);
 		k->fd = -1;
 		if (k->meta.nchunks > 0 && !list &&
-		    (k->fd = openat(store.dirfd, file, O_RDONLY | O_CLOEXEC)) < 0)
-			og_die("%s/%s:", store.path, file);
+		    (k->fd = openat(store.dirfd, file, O_RDONLY | O_CLOEXEC)) < 0) {
+			og_warn("%s/%s:", store.path, file);
+			failed = 1;
+			if (stop_at_error)
+				exit(1);
+			free(k->name);
+			free(k->meta.chunks);
+			memset(k, 0, sizeof *k);
+			continue;
+		}
 		nkeys++;
 	}
 	og_store_snapshot_end(&store);

@@ -148,6 +148,14 @@ count_chunks() {
 	assert_output "og-unpack: st/b.meta: meta file checksum mismatch"
 }
 
+@test "a missing data file is named and the other keys still print" {
+	rec a 1 1 b 1 2 | og-pack st
+	rm st/a.dat
+	run og-unpack st
+	assert_failure 1
+	assert_output "$(printf 'og-unpack: st/a.dat: No such file or directory\nb\t1\t2.0')"
+}
+
 @test "bad input leaves the store exactly as it was" {
 	rec k 1 1 | og-pack st
 	cp -a st before
