@@ -103,5 +103,11 @@ bin/fuzz/%: tests/fuzz/%.c $(FUZZOBJ)
 fuzz: $(FUZZERS)
 	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZERS)
 
+# Benchmarks against the anchors (tests/bench/run): a report, not a test.
+# BENCH_SCALE=small for a quick check of the harness.
+bench: all
+	BENCH_SCALE=$(or $(BENCH_SCALE),full) tests/bench/run
+.PHONY: bench
+
 .PHONY: all deps test demo install uninstall clean fuzz
 .SECONDARY: $(LIBOBJ)
