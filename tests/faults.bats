@@ -30,51 +30,63 @@ meta_sum() {
 
 # --- disk full --------------------------------------------------------------
 
-@test "disk full: og-pack fails clearly, the store reads as before, a later pack lands" {
+# small: 3000 records; big: 150000 random doubles, about 8 bytes a point
+# packed (1.2 MB): more than a full 2 MB file system has left, less than an
+# empty one has
+make_batches() {
 	seq 1 3000 | awk '{print "k" $1 % 3 "\t" $1 "\t" $1 * 1.5}' >small
-	# random doubles pack to about 8 bytes a point: 1.2 MB, more than
-	# the 2 MB file system has left when full, less than when empty
 	awk 'BEGIN {srand(7); for (i = 1; i <= 150000; i++)
 	    printf "k%d\t%d\t%.17g\n", i % 3, 100000 + i, rand()}' >big
+}
+
+@test "disk full: og-pack fails clearly, the store reads as before, a later pack lands" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root (the ulimit -f test stands in)"
 	mkdir mnt
-	if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=2m tmpfs mnt 2>/dev/null; then
-		MNT=$SCRATCH/mnt
-		og-pack mnt/st <small
-		og-unpack mnt/st >before
-		meta_before=$(meta_sum mnt/st)
-		# fill what is left of the file system
-		dd if=/dev/zero of=mnt/fill bs=4k 2>/dev/null || true
-		run --separate-stderr og-pack mnt/st big
-		refute_sanitizer
-		assert_failure 1
-		[ -z "$output" ]
-		[[ "$stderr" =~ ^"og-pack: mnt/st/k"[0-2]".dat: write error: No space left on device"$ ]] ||
-		    { echo "stderr: $stderr"; return 1; }
-		og-unpack mnt/st | cmp before -
-		[ "$(meta_sum mnt/st)" = "$meta_before" ]
-		rm mnt/fill
-		run og-pack mnt/st big
-		assert_success
-		sort -t "$(printf '\t')" -k1,1 -k2,2n small big | awk -F'\t' '{
-		    v = $3 + 0; print $1 "\t" $2 "\t" v}' >want
-		og-unpack mnt/st | awk -F'\t' '{v = $3 + 0; print $1 "\t" $2 "\t" v}' | cmp want -
-		[ "$(og-unpack mnt/st | wc -l)" -eq 153000 ]
-	else
-		# no tmpfs here: a file size limit stands in for the full disk
-		og-pack st <small
-		og-unpack st >before
-		meta_before=$(meta_sum st)
-		run --separate-stderr bash -c 'trap "" XFSZ; ulimit -f 256; og-pack st big'
-		refute_sanitizer
-		assert_failure 1
-		[[ "$stderr" =~ ^"og-pack: st/k"[0-2]".dat: write error: File too large"$ ]] ||
-		    { echo "stderr: $stderr"; return 1; }
-		og-unpack st | cmp before -
-		[ "$(meta_sum st)" = "$meta_before" ]
-		run og-pack st big
-		assert_success
-		[ "$(og-unpack st | wc -l)" -eq 153000 ]
-	fi
+	mount -t tmpfs -o size=2m tmpfs mnt 2>/dev/null || skip "cannot mount a tmpfs here (the ulimit -f test stands in)"
+	MNT=$SCRATCH/mnt
+	make_batches
+	og-pack mnt/st <small
+	og-unpack mnt/st >before
+	meta_before=$(meta_sum mnt/st)
+	# fill what is left of the file system
+	dd if=/dev/zero of=mnt/fill bs=4k 2>/dev/null || true
+	run --separate-stderr og-pack mnt/st big
+	refute_sanitizer
+	assert_failure 1
+	[ -z "$output" ]
+	[[ "$stderr" =~ ^"og-pack: mnt/st/k"[0-2]".dat: write error: No space left on device"$ ]] ||
+	    { echo "stderr: $stderr"; return 1; }
+	og-unpack mnt/st | cmp before -
+	[ "$(meta_sum mnt/st)" = "$meta_before" ]
+	rm mnt/fill
+	run og-pack mnt/st big
+	assert_success
+	sort -t "$(printf '\t')" -k1,1 -k2,2n small big | awk -F'\t' '{
+	    v = $3 + 0; print $1 "\t" $2 "\t" v}' >want
+	og-unpack mnt/st | awk -F'\t' '{v = $3 + 0; print $1 "\t" $2 "\t" v}' | cmp want -
+	[ "$(og-unpack mnt/st | wc -l)" -eq 153000 ]
+}
+
+@test "a file size limit (ulimit -f): og-pack fails clearly, the store reads as before" {
+	make_batches
+	og-pack st <small
+	og-unpack st >before
+	meta_before=$(meta_sum st)
+	run --separate-stderr bash -c 'trap "" XFSZ; ulimit -f 256; og-pack st big'
+	refute_sanitizer
+	assert_failure 1
+	[ -z "$output" ]
+	[[ "$stderr" =~ ^"og-pack: st/k"[0-2]".dat: write error: File too large"$ ]] ||
+	    { echo "stderr: $stderr"; return 1; }
+	og-unpack st | cmp before -
+	[ "$(meta_sum st)" = "$meta_before" ]
+	# needs fixing: the data files keep what the failed pack wrote past
+	# their committed end (a key's next pack cuts it off), so the space of
+	# a failed batch stays taken
+	[ "$(cat st/*.dat | wc -c)" -gt 100000 ]
+	run og-pack st big
+	assert_success
+	[ "$(og-unpack st | wc -l)" -eq 153000 ]
 }
 
 # --- concurrency ------------------------------------------------------------
