@@ -292,6 +292,23 @@ LONGKEY40=$(printf 'a%.0s' $(seq 40))
 	assert_equal "$stderr" "og-unpack: meta file of another key"
 }
 
+@test "og-unpack: a failed write to stdout is an error in every mode; -h of every tool too" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	rec k 1 1 k 2 2 | og-pack st
+	for opts in "" "-m" "-l" "-T"; do
+		run --separate-stderr sh -c "og-unpack $opts st >/dev/full"
+		refute_sanitizer
+		assert_failure 1
+		assert_equal "$stderr" "og-unpack: <stdout>: write error: No space left on device"
+	done
+	for t in og-pack og-unpack og-metric og-meta og-pull; do
+		run --separate-stderr sh -c "$t -h >/dev/full"
+		refute_sanitizer
+		assert_failure 1
+		assert_equal "$stderr" "$t: <stdout>: write error: No space left on device"
+	done
+}
+
 # --- og-metric --------------------------------------------------------------
 
 @test "og-metric: bad option values are usage errors with the reason" {
