@@ -107,12 +107,13 @@ make_batches() {
 	: >done
 	reader() {	# N: reads until the writers are done; any torn read is an error
 		local n=0
-		while [ ! -s done ]; do
+		while :; do
 			og-unpack st >read$1 2>err$1 || { echo "reader $1: og-unpack failed: $(cat err$1)"; return 1; }
 			awk -F'\t' '{c[$3]++}
 			    END {for (b in c) if (c[b] != 4000) {print "torn batch " b ": " c[b]; exit 1}}' read$1 ||
 			    return 1
 			n=$((n + 1))
+			[ ! -s done ] || break
 		done
 		echo "$n" >reads$1
 	}
@@ -130,7 +131,6 @@ make_batches() {
 	wait "$r2" || fail=1
 	[ "$fail" -eq 0 ]
 	echo "reads: $(cat reads1) and $(cat reads2)"
-	[ "$(cat reads1)" -gt 0 ] && [ "$(cat reads2)" -gt 0 ]
 	# every batch exactly once
 	og-unpack st | awk -F'\t' '{c[$3]++} END {for (b in c) print b "\t" c[b]}' | sort -n >got
 	for w in 1 2 3 4; do for r in 1 2 3; do printf '%d.0\t4000\n' $((w * 10 + r)); done; done >want
