@@ -210,7 +210,8 @@ og_chunk_encode(struct og_buf *out, struct og_buf *scratch, const int64_t *t,
 {
 	unsigned char *p, *h;
 	size_t i, nans = 0, last_nan = 0, bound, clen, cut[8], ncut = 0;
-	int64_t prev_delta = 0, prev_d = 0;
+	uint64_t prev_delta = 0;
+	int64_t prev_d = 0;
 	int scale, codec = VALUES_PLANES;
 	uint64_t abs_bytes = 0, delta_bytes = 0;
 
@@ -235,10 +236,11 @@ og_chunk_encode(struct og_buf *out, struct og_buf *scratch, const int64_t *t,
 	scratch->len = 0;
 	grow(scratch, n * 20 + 32);
 	p = (unsigned char *)scratch->data;
+	/* steps in unsigned arithmetic: a chunk may span more than 2^63 s */
 	for (i = 1; i < n; i++) {
-		int64_t delta = t[i] - t[i - 1];
+		uint64_t delta = (uint64_t)t[i] - (uint64_t)t[i - 1];
 
-		p = put_varint(p, zigzag(delta - prev_delta));
+		p = put_varint(p, zigzag((int64_t)(delta - prev_delta)));
 		prev_delta = delta;
 	}
 	for (i = 0; i < n; i++)
@@ -339,7 +341,8 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 	size_t n, i, rawlen, clen, got, nans, m, j;
 	uint64_t u;
 	int codec, scale;
-	int64_t delta = 0, d = 0;
+	uint64_t delta = 0;
+	int64_t d = 0;
 
 	if ((err = og_chunk_header(c, len, &ci)))
 		return err;
@@ -369,9 +372,9 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 		if (get_varint(&p, end, &u) < 0)
 			return "bad time column";
 		/* unsigned sums: damaged input must not overflow */
-		delta = (int64_t)((uint64_t)delta + (uint64_t)unzigzag(u));
-		t[i] = (int64_t)((uint64_t)t[i - 1] + (uint64_t)delta);
-		if (delta <= 0 || t[i] <= t[i - 1])
+		delta += (uint64_t)unzigzag(u);
+		t[i] = (int64_t)((uint64_t)t[i - 1] + delta);
+		if (t[i] <= t[i - 1])
 			return "times not increasing";
 	}
 	if (t[n - 1] != ci.tmax)

@@ -371,6 +371,7 @@ void og_sites_finish(struct og_sites *s, const struct og_agg *aggs,
 struct og_packkey {
 	char *name;
 	struct og_keymeta meta;
+	uint64_t committed_end;	/* the data end when the pack began */
 	int datfd, touched, sorted;
 	int64_t *t;
 	double *v;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -27,21 +28,32 @@ struct merge_out {
 
 static struct og_buf encoded, scratch;
 
+/* Opens the key's data file, never through a symbolic link, checks it
+ * holds what the meta file says and cuts what a killed pack left after. */
 static void
 open_data(struct og_store *s, struct og_packkey *k)
 {
 	char file[1100];
+	struct stat st;
+	int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW;
 
 	if (k->datfd >= 0)
 		return;
 	og_store_mkdirs(s, k->name);
 	snprintf(file, sizeof file, "%s.dat", k->name);
-	if ((k->datfd = openat(s->dirfd, file, O_RDWR | O_CREAT | O_CLOEXEC,
-	    0644)) < 0)
+	if (k->meta.data_end == 0)
+		flags |= O_CREAT;
+	if ((k->datfd = openat(s->dirfd, file, flags, 0644)) < 0 ||
+	    fstat(k->datfd, &st) < 0)
 		og_die("%s/%s:", s->path, file);
-	/* bytes past the end are what a killed pack left (the end includes
-	 * what this pack wrote so far, so later opens cut nothing) */
-	if (ftruncate(k->datfd, (off_t)k->meta.data_end) < 0)
+	if (!S_ISREG(st.st_mode))
+		og_die("%s/%s: not a regular file", s->path, file);
+	if ((uint64_t)st.st_size < k->meta.data_end)
+		og_die("%s/%s: %lld bytes, shorter than the %llu its meta file"
+		    " counts: damaged", s->path, file, (long long)st.st_size,
+		    (unsigned long long)k->meta.data_end);
+	if ((uint64_t)st.st_size > k->meta.data_end &&
+	    ftruncate(k->datfd, (off_t)k->meta.data_end) < 0)
 		og_die("%s/%s: truncate:", s->path, file);
 }
 
@@ -161,6 +173,7 @@ og_pack_merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
 	if (n == 0)
 		return;
 	open_data(s, k);
+	k->touched = 1;
 	for (a = 0; a < m->nchunks && m->chunks[a].tmax < t[0]; a++)
 		;
 	for (b = a; b < m->nchunks && m->chunks[b].tmin <= t[n - 1]; b++)
@@ -210,7 +223,6 @@ og_pack_merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
 		m->chunks[a + j] = out.refs[j];
 	m->nchunks = m->nchunks - dropped + out.nrefs;
 	m->dead += dead;
-	k->touched = 1;
 }
 
 /*
@@ -238,8 +250,8 @@ og_pack_finish(struct og_store *s, struct og_packkey *k)
 	}
 	snprintf(file, sizeof file, "%s.dat.new", k->name);
 	snprintf(what, sizeof what, "%s/%s", s->path, file);
-	if ((fd = openat(s->dirfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0)
+	if ((fd = openat(s->dirfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) < 0)
 		og_die("%s:", what);
 	for (i = 0; i < m->nchunks; i++) {
 		struct og_chunkref *r = &m->chunks[i];

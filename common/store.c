@@ -323,7 +323,7 @@ og_keymeta_read(struct og_store *s, const char *name, struct og_keymeta *m,
 	int fd;
 
 	snprintf(file, sizeof file, "%s.meta", name);
-	if ((fd = openat(s->dirfd, file, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = openat(s->dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		if (errno == ENOENT)
 			return -1;
 		og_die("%s/%s:", s->path, file);
@@ -410,8 +410,8 @@ og_keymeta_write_new(struct og_store *s, const char *name,
 	}
 	og_put_le32(b + len - 4, (uint32_t)crc32(0, b, len - 4));
 	snprintf(file, sizeof file, "%s.meta.new", name);
-	if ((fd = openat(s->dirfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0)
+	if ((fd = openat(s->dirfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) < 0)
 		og_die("%s/%s:", s->path, file);
 	write_all_fd(fd, b, len, file);
 	if (fsync(fd) < 0 || close(fd) < 0)
@@ -441,7 +441,7 @@ og_store_commit(struct og_store *s, char **names, const int *newdat, size_t n)
 	}
 	og_buf_add(&j, "end\n", 4);
 	if ((fd = openat(s->dirfd, ".og-journal.tmp",
-	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
 		og_die("%s/.og-journal.tmp:", s->path);
 	write_all_fd(fd, j.data, j.len, ".og-journal.tmp");
 	if (fsync(fd) < 0 || close(fd) < 0)

@@ -1,4 +1,5 @@
 /* og-pack: add records to a store. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@ static const char usage_text[] =
 
 static struct og_store store;
 static struct og_packkey **table;
+static int committing;
 static size_t table_size = 1024, nkeys, buffered;
 
 static uint64_t
@@ -66,6 +68,7 @@ lookup(const char *key, size_t len)
 	k->datfd = -1;
 	k->sorted = 1;
 	if (og_keymeta_read(&store, k->name, &k->meta, NULL, 0) == 0) {
+		k->committed_end = k->meta.data_end;
 		if (k->meta.keylen != len || memcmp(k->meta.key, key, len) != 0)
 			og_die("%s/%s.meta: holds key '%s', not the one its name"
 			    " says", store.path, k->name, k->meta.key);
@@ -178,6 +181,42 @@ add(const struct og_record *r)
 		flush();
 }
 
+/*
+ * A pack that fails before its commit point takes back what it wrote, so
+ * that a full disk does not stay full; after kill -9 the next pack of each
+ * key cuts it off instead.
+ */
+static void
+take_back(void)
+{
+	struct og_packkey *k;
+	char file[1100];
+	size_t i;
+	int fd;
+
+	if (committing || !table)
+		return;
+	for (i = 0; i < table_size; i++) {
+		for (k = table[i]; k; k = k->next) {
+			if (!k->touched)
+				continue;
+			snprintf(file, sizeof file, "%s.dat", k->name);
+			if (k->committed_end == 0) {
+				unlinkat(store.dirfd, file, 0);
+			} else if ((fd = openat(store.dirfd, file, O_WRONLY |
+			    O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+				if (ftruncate(fd, (off_t)k->committed_end) < 0)
+					og_warn("%s/%s: truncate:", store.path, file);
+				close(fd);
+			}
+			snprintf(file, sizeof file, "%s.dat.new", k->name);
+			unlinkat(store.dirfd, file, 0);
+			snprintf(file, sizeof file, "%s.meta.new", k->name);
+			unlinkat(store.dirfd, file, 0);
+		}
+	}
+}
+
 static void
 commit(void)
 {
@@ -195,6 +234,7 @@ commit(void)
 			names[n++] = k->name;
 		}
 	}
+	committing = 1;
 	og_store_commit(&store, names, newdat, n);
 	free(names);
 	free(newdat);
@@ -226,8 +266,11 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		og_usage(usage_text, OG_EXIT_USAGE);
+	if (!*argv[0])
+		og_usage(usage_text, OG_EXIT_USAGE);
 	progress = !quiet && isatty(2);
 	og_store_open(&store, argv[0], 1);
+	atexit(take_back);
 	table = og_calloc(table_size, sizeof *table);
 	for (i = 1; i < (argc > 1 ? argc : 2); i++) {
 		og_reader_open(&rd, argc > 1 ? argv[i] : "-");

@@ -32,6 +32,7 @@ struct key {
 
 static struct og_store store;
 static int64_t start = INT64_MIN, end = INT64_MAX;
+static int has_end, has_start;	/* without -e even INT64_MAX is in range */
 static int stop_at_error, failed;
 
 static void
@@ -89,7 +90,7 @@ load_chunk(struct key *k)
 	    k->t, k->v, &k->n);
 	for (k->i = 0; k->i < k->n && k->t[k->i] < start; k->i++)
 		;
-	while (k->n > k->i && k->t[k->n - 1] >= end)
+	while (has_end && k->n > k->i && k->t[k->n - 1] >= end)
 		k->n--;
 	return 1;
 }
@@ -196,6 +197,7 @@ main(int argc, char *argv[])
 		case 'e':
 			if (og_parse_time_arg(optarg, &end) < 0)
 				og_die("bad time '%s'", optarg);
+			has_end = 1;
 			break;
 		case 'h':
 			og_usage(usage_text, 0);
@@ -208,6 +210,7 @@ main(int argc, char *argv[])
 		case 's':
 			if (og_parse_time_arg(optarg, &start) < 0)
 				og_die("bad time '%s'", optarg);
+			has_start = 1;
 			break;
 		case 'T':
 			og_iso_times = 1;
@@ -223,7 +226,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || (list && merge))
+	if (argc < 1 || !*argv[0] || (list && (merge || has_start || has_end)))
 		og_usage(usage_text, OG_EXIT_USAGE);
 	og_store_open(&store, argv[0], 0);
 	if (argc > 1) {
@@ -265,7 +268,10 @@ main(int argc, char *argv[])
 		}
 		if (got == -2 || k->meta.keylen != names[i].keylen ||
 		    memcmp(k->meta.key, names[i].key, names[i].keylen) != 0) {
-			og_warn("%s", got == -2 ? why : "meta file of another key");
+			if (got != -2)
+				snprintf(why, sizeof why, "%s/%s.meta: holds another"
+				    " key, '%s'", store.path, k->name, k->meta.key);
+			og_warn("%s", why);
 			failed = 1;
 			if (stop_at_error)
 				exit(1);
@@ -303,7 +309,7 @@ main(int argc, char *argv[])
 		    m->chunks[k->first].tmax < start; k->first++)
 			;
 		for (k->last = k->first; k->last < m->nchunks &&
-		    m->chunks[k->last].tmin < end; k->last++)
+		    (!has_end || m->chunks[k->last].tmin < end); k->last++)
 			;
 		k->next = k->first;
 		verify(k);
