@@ -200,32 +200,37 @@ og_parse_time_arg(const char *s, int64_t *t)
  * Seconds east of UTC in the local zone at t.  Records come in time order,
  * so the offset of the last hour asked for is kept, once its two ends agree.
  */
-static int64_t cached_lo = 1, cached_hi = 0, cached_off;
+/* Offsets of recently asked hours, a slot per hour modulo HOURS_KEPT:
+ * converting a local time asks for three hours at once (a day before, a
+ * day after, the hour itself), so one slot alone would thrash. */
+#define HOURS_KEPT 16
+static struct {
+	int64_t start, off;	/* start 1: empty */
+} hours[HOURS_KEPT] = { [0 ... HOURS_KEPT - 1] = { 1, 0 } };
 
 int64_t
 og_local_offset(int64_t t)
 {
 	struct tm tm;
 	time_t tt;
-	int64_t start, end_off;
+	int64_t start = floordiv(t, 3600) * 3600, off;
+	size_t slot = (uint64_t)floordiv(t, 3600) % HOURS_KEPT;
 
-	if (t >= cached_lo && t < cached_hi)
-		return cached_off;
-	start = floordiv(t, 3600) * 3600;
+	if (hours[slot].start == start)
+		return hours[slot].off;
 	tt = (time_t)start;
 	if (!localtime_r(&tt, &tm))
 		og_die("time %lld out of range", (long long)t);
-	cached_off = tm.tm_gmtoff;
+	off = tm.tm_gmtoff;
 	tt = (time_t)(start + 3599);
 	if (!localtime_r(&tt, &tm))
 		og_die("time %lld out of range", (long long)t);
-	end_off = tm.tm_gmtoff;
-	if (end_off == cached_off) {
-		cached_lo = start;
-		cached_hi = start + 3600;
-		return cached_off;
+	if (tm.tm_gmtoff == off) {
+		/* no change of offset inside the hour */
+		hours[slot].start = start;
+		hours[slot].off = off;
+		return off;
 	}
-	cached_lo = 1, cached_hi = 0;
 	tt = (time_t)t;
 	localtime_r(&tt, &tm);
 	return tm.tm_gmtoff;
@@ -289,5 +294,6 @@ og_set_zone(const char *zone)
 	if (setenv("TZ", zone, 1) < 0)
 		og_die("setenv:");
 	tzset();
-	cached_lo = 1, cached_hi = 0;
+	for (size_t i = 0; i < HOURS_KEPT; i++)
+		hours[i].start = 1;
 }
