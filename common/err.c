@@ -41,6 +41,18 @@ og_die(const char *fmt, ...)
 	exit(OG_EXIT_DATA);
 }
 
+/* A bad option value: the reason, and exit status 2 like any usage error. */
+void
+og_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	exit(OG_EXIT_USAGE);
+}
+
 void
 og_warn(const char *fmt, ...)
 {

@@ -18,6 +18,8 @@ extern const char *argv0;
 void og_setprog(const char *name);
 void og_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void og_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void og_usage_error(const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
 void og_version(void) __attribute__((noreturn));
 void og_usage(const char *text, int status) __attribute__((noreturn));
 

@@ -1,6 +1,5 @@
 /* og-metric: resample, aggregate and combine records. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,19 +44,6 @@ static int have_meta;
 static struct og_sites sites;
 static struct og_expr *exprs;
 static size_t nexprs;
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", argv0);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(OG_EXIT_USAGE);
-}
 
 static struct og_sensor *
 sensor_of(struct og_series *k)
@@ -256,10 +242,10 @@ add_expr(const char *arg)
 
 	exprs = og_reallocarray(exprs, nexprs + 1, sizeof *exprs);
 	if ((err = og_expr_parse(arg, &exprs[nexprs], why, sizeof why)))
-		usage_error("bad metric '%s': %s", arg, err);
+		og_usage_error("bad metric '%s': %s", arg, err);
 	for (t = 0; t < exprs[nexprs].nterms; t++)
 		if (og_category(exprs[nexprs].terms[t].cat) < 0)
-			usage_error("bad metric '%s': unknown category '%s' (%s)",
+			og_usage_error("bad metric '%s': unknown category '%s' (%s)",
 			    arg, exprs[nexprs].terms[t].cat,
 			    og_category_names());
 	nexprs++;
@@ -291,7 +277,7 @@ main(int argc, char *argv[])
 		case 'g':
 			if (og_parse_int64(optarg, strlen(optarg), &gap) < 0 ||
 			    gap <= 0)
-				usage_error("bad gap '%s' (seconds)", optarg);
+				og_usage_error("bad gap '%s' (seconds)", optarg);
 			break;
 		case 'h':
 			og_usage(usage_text, 0);
@@ -324,7 +310,7 @@ main(int argc, char *argv[])
 		case 'w':
 			window = optarg;
 			if (og_window_parse(optarg, &set.win) < 0)
-				usage_error("bad window '%s' (HH:MM-HH:MM)",
+				og_usage_error("bad window '%s' (HH:MM-HH:MM)",
 				    optarg);
 			set.window = 1;
 			break;
@@ -342,30 +328,30 @@ main(int argc, char *argv[])
 	argv += optind;
 
 	if (interval && og_interval_parse(interval, &set.iv) < 0)
-		usage_error("bad interval '%s' (Ns, Nmin, Nh, Nd, Nw, Nmo or Ny)",
+		og_usage_error("bad interval '%s' (Ns, Nmin, Nh, Nd, Nw, Nmo or Ny)",
 		    interval);
 	if (profile) {
 		if (og_interval_parse(profile, &iv) < 0 ||
 		    iv.unit != OG_SECONDS || 86400 % iv.n != 0)
-			usage_error("bad profile interval '%s' (Ns, Nmin or Nh "
+			og_usage_error("bad profile interval '%s' (Ns, Nmin or Nh "
 			    "dividing a day)", profile);
 		set.profile = iv.n;
 		og_iso_times = 0;
 	}
 	if (interval && profile)
-		usage_error("-i and -P exclude each other");
+		og_usage_error("-i and -P exclude each other");
 	transform = interval || profile;
 	if (!transform && (agglist || set.counter || rate || set.hold ||
 	    partial || merge || nexprs))
-		usage_error("-a, -d, -r, -u, -x, --partial and --merge need -i "
+		og_usage_error("-a, -d, -r, -u, -x, --partial and --merge need -i "
 		    "or -P");
 	if (set.counter && (agglist || window || profile))
-		usage_error("-d excludes -a, -w and -P (pipe its output into "
+		og_usage_error("-d excludes -a, -w and -P (pipe its output into "
 		    "another og-metric)");
 	if (nexprs && !metapath)
-		usage_error("-x needs -M");
+		og_usage_error("-x needs -M");
 	if (metapath && !nexprs && !rate)
-		usage_error("-M needs -x or -r");
+		og_usage_error("-M needs -x or -r");
 	set.gap = gap;
 
 	if (set.counter) {
@@ -374,10 +360,10 @@ main(int argc, char *argv[])
 		naggs = 1;
 	} else if (og_agg_parse(agglist ? agglist : "mean", &aggs, &naggs,
 	    &bad) < 0) {
-		usage_error("bad aggregate '%s' (mean min max sum count first "
+		og_usage_error("bad aggregate '%s' (mean min max sum count first "
 		    "last pNN median)", bad);
 	} else if (naggs > AGG_MAX) {
-		usage_error("more than %d aggregates", AGG_MAX);
+		og_usage_error("more than %d aggregates", AGG_MAX);
 	}
 	for (i = 0; i < (int)naggs; i++)
 		if (aggs[i].kind == OG_PCT)

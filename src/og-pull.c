@@ -592,7 +592,7 @@ main(int argc, char *argv[])
 		case 'j':
 			if (og_parse_int64(optarg, strlen(optarg), &n) < 0 ||
 			    n < 1 || n > 64)
-				og_die("bad -j '%s': 1 to 64", optarg);
+				og_usage_error("bad -j '%s': 1 to 64", optarg);
 			o.jobs = n;
 			break;
 		case 'K':
@@ -611,7 +611,8 @@ main(int argc, char *argv[])
 		case 'R':
 			if (og_parse_int64(optarg, strlen(optarg), &rid) < 0 ||
 			    rid < 0)
-				og_die("bad -R '%s'", optarg);
+				og_usage_error("bad -R '%s': a recycle id, 0 or more",
+				    optarg);
 			break;
 		case 'r':
 			res = optarg;
@@ -622,7 +623,8 @@ main(int argc, char *argv[])
 		case 't':
 			if (og_parse_value(optarg, strlen(optarg), &o.timeout) < 0 ||
 			    !(o.timeout > 0 && o.timeout <= 86400))
-				og_die("bad -t '%s'", optarg);
+				og_usage_error("bad -t '%s': seconds, more than 0 and"
+				    " at most 86400", optarg);
 			break;
 		case 'U':
 			unit = optarg;
@@ -648,10 +650,10 @@ main(int argc, char *argv[])
 		og_usage(usage_text, OG_EXIT_USAGE);
 	snprintf(word, sizeof word, " %s ", res);
 	if (!strstr(" minute 15min hour day week month year ", word))
-		og_die("bad -r '%s': minute 15min hour day week month year",
+		og_usage_error("bad -r '%s': minute 15min hour day week month year",
 		    res);
 	if (unit && !id_ok(unit, strlen(unit)))
-		og_die("bad -U '%s'", unit);
+		og_usage_error("bad -U '%s'", unit);
 	if (start != INT64_MIN && end != INT64_MAX && start >= end)
 		og_die("-s START must be before -e END");
 	check_base(base);

@@ -543,10 +543,10 @@ EOF
 	run og-pull -m other </dev/null
 	assert_failure 2
 	run og-pull -j 0 </dev/null
-	assert_failure 1
+	assert_failure 2
 	assert_output "og-pull: bad -j '0': 1 to 64"
 	run og-pull -m api -r fortnight </dev/null
-	assert_failure 1
+	assert_failure 2
 	assert_output "og-pull: bad -r 'fortnight': minute 15min hour day week month year"
 	run og-pull -s yesterday </dev/null
 	assert_failure 1
