@@ -5,6 +5,11 @@
  * other values in whichever of these codecs the data allows:
  *   decimal   every value is D / 10^s exactly: D as zigzag varints, either
  *             as they are or as differences (counters, gauges);
+ *   grid      every value is k * X * 2^-e for one multiplier k and integers
+ *             X, as doubles computed from a meter's counter are (a
+ *             difference of counter readings, times 60 for power per
+ *             minute); X is then coded as the nearest multiple of a
+ *             decimal quantum plus a small residual;
  *   planes    the 8 bytes of each double, split into 8 byte planes.
  * The columns are compressed together with zstd.  The layout is in
  * og-pack(1). */
@@ -15,7 +20,10 @@
 
 #include "og.h"
 
-enum { VALUES_PLANES = 0, VALUES_DECIMAL = 1, VALUES_DECIMAL_DELTA = 2 };
+enum {
+	VALUES_PLANES = 0, VALUES_DECIMAL = 1, VALUES_DECIMAL_DELTA = 2,
+	VALUES_GRID = 3
+};
 
 static const double exact10[] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
@@ -143,6 +151,172 @@ decimal_scale(const double *v, size_t n)
 	return -1;
 }
 
+/*
+ * The grid codec: value = k * (X * 2^-e), computed in that order, for a
+ * multiplier k from the list below and integers X; X = round(D * step) + R
+ * with step = 2^e / 10^s, so that D counts decimal quanta (the meter's
+ * resolution) and R, the rounding noise of the computation that made the
+ * value, stays small.  s = NO_QUANTUM codes X itself (step 1, R 0).
+ */
+static const double grid_factor[] = { 1, 60, 3600, 1000, 60000, 3600000 };
+#define NGRID_FACTORS (sizeof grid_factor / sizeof grid_factor[0])
+#define MAX_GRID_EXP 200
+#define NO_QUANTUM 255
+#define GRID_SAMPLE 1024
+
+struct grid {
+	double k, unit, step;
+	int e, s;
+};
+
+static int64_t grid_x[OG_CHUNK_POINTS];
+
+static double
+grid_value(const struct grid *g, int64_t x)
+{
+	return g->k * ((double)x * g->unit);
+}
+
+static int
+same_bits(double a, double b)
+{
+	return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* Finds the X that gives exactly v, trying the integers next to v's own
+ * scaled value; 0 if there is none. */
+static int
+grid_point(const struct grid *g, double v, int64_t *x)
+{
+	static const int near[] = { 0, -1, 1, -2, 2 };
+	double guess = v / g->k / g->unit;
+	int64_t c;
+	size_t i;
+
+	if (!(fabs(guess) < 0x1p52))
+		return 0;
+	c = llrint(guess);
+	for (i = 0; i < sizeof near / sizeof near[0]; i++) {
+		if (same_bits(grid_value(g, c + near[i]), v)) {
+			*x = c + near[i];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+grid_set_exp(struct grid *g, int e)
+{
+	g->e = e;
+	g->unit = ldexp(1, -e);
+}
+
+/* The smallest e at which the first limit values lie on the grid. */
+static int
+grid_fit(struct grid *g, const double *v, size_t n, size_t limit)
+{
+	size_t i, seen = 0;
+	int64_t x;
+
+	grid_set_exp(g, 0);
+	for (i = 0; i < n && seen < limit; i++) {
+		if (isnan(v[i]))
+			continue;
+		seen++;
+		while (!grid_point(g, v[i], &x)) {
+			if (g->e == MAX_GRID_EXP ||
+			    !(fabs(v[i] / g->k / g->unit) < 0x1p52))
+				return 0;
+			grid_set_exp(g, g->e + 1);
+		}
+	}
+	return 1;
+}
+
+static void
+grid_set_quantum(struct grid *g, int s)
+{
+	g->s = s;
+	g->step = s == NO_QUANTUM ? 1 : ldexp(1, g->e) / exact10[s];
+}
+
+static int64_t
+grid_quanta(const struct grid *g, int64_t x)
+{
+	return llrint((double)x / g->step);
+}
+
+static int64_t
+grid_base(const struct grid *g, int64_t d)
+{
+	return llrint((double)d * g->step);
+}
+
+/* Bytes of the D and R columns for the first m values of grid_x. */
+static size_t
+grid_cost(const struct grid *g, size_t m)
+{
+	size_t i, bytes = 0;
+	int64_t d, prev = 0;
+
+	for (i = 0; i < m; i++) {
+		d = grid_quanta(g, grid_x[i]);
+		bytes += varint_len(zigzag(d - prev));
+		bytes += varint_len(zigzag(grid_x[i] - grid_base(g, d)));
+		prev = d;
+	}
+	return bytes;
+}
+
+/*
+ * Chooses the multiplier, grid and quantum that code the non-nan values
+ * in the fewest bytes, leaving their X in grid_x; 0 when they lie on no
+ * grid coarser than their own precision, where the grid would not pay.
+ */
+static int
+grid_choose(struct grid *g, const double *v, size_t n)
+{
+	struct grid try;
+	double top = 0, bits, best_bits = 52;
+	size_t i, m = 0, f, cost, best_cost;
+	int s, found = 0;
+
+	for (i = 0; i < n; i++)
+		if (!isnan(v[i]) && fabs(v[i]) > top)
+			top = fabs(v[i]);
+	for (f = 0; f < NGRID_FACTORS; f++) {
+		try.k = grid_factor[f];
+		if (!grid_fit(&try, v, n, 64))
+			continue;
+		bits = try.e + log2(top / try.k + 1);
+		if (bits < best_bits - 1) {
+			*g = try;
+			best_bits = bits;
+			found = 1;
+		}
+	}
+	if (!found || !grid_fit(g, v, n, n))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isnan(v[i]) && !grid_point(g, v[i], &grid_x[m++]))
+			return 0;
+	grid_set_quantum(g, NO_QUANTUM);
+	best_cost = grid_cost(g, m < GRID_SAMPLE ? m : GRID_SAMPLE);
+	for (s = MAX_SCALE; s >= 0; s--) {
+		try = *g;
+		grid_set_quantum(&try, s);
+		if (try.step < 1)
+			continue;
+		cost = grid_cost(&try, m < GRID_SAMPLE ? m : GRID_SAMPLE);
+		if (cost < best_cost) {
+			best_cost = cost;
+			*g = try;
+		}
+	}
+	return 1;
+}
+
 static ZSTD_CCtx *
 compressor(void)
 {
@@ -201,17 +375,129 @@ grow(struct og_buf *b, size_t need)
 }
 
 /*
+ * Writes the columns of n records into scratch, the values by codec;
+ * cut gets the offsets where zstd blocks start.  Returns how many.
+ */
+static size_t
+write_columns(struct og_buf *scratch, const int64_t *t, const double *v,
+    size_t n, int codec, int scale, const struct grid *g, size_t *cut)
+{
+	unsigned char *p;
+	size_t i, nans = 0, last_nan = 0, ncut = 0, m, j, b;
+	uint64_t prev_delta = 0;
+	int64_t prev_d = 0, d;
+
+	scratch->len = 0;
+	grow(scratch, n * 30 + 64);
+	p = (unsigned char *)scratch->data;
+	/* steps in unsigned arithmetic: a chunk may span more than 2^63 s */
+	for (i = 1; i < n; i++) {
+		uint64_t delta = (uint64_t)t[i] - (uint64_t)t[i - 1];
+
+		p = put_varint(p, zigzag((int64_t)(delta - prev_delta)));
+		prev_delta = delta;
+	}
+	for (i = 0; i < n; i++)
+		nans += isnan(v[i]) != 0;
+	p = put_varint(p, nans);
+	for (i = 0; i < n && nans; i++) {
+		if (isnan(v[i])) {
+			p = put_varint(p, i - last_nan);
+			last_nan = i;
+		}
+	}
+	cut[ncut++] = p - (unsigned char *)scratch->data;
+	m = n - nans;
+	switch (codec) {
+	case VALUES_PLANES:
+		for (b = 1; b < 8 && m > 0; b++)
+			cut[ncut++] = cut[0] + b * m;
+		for (i = 0, j = 0; i < n; i++) {
+			uint64_t u;
+
+			if (isnan(v[i]))
+				continue;
+			memcpy(&u, &v[i], 8);
+			for (b = 0; b < 8; b++)
+				p[b * m + j] = (unsigned char)(u >> (8 * b));
+			j++;
+		}
+		p += 8 * m;
+		break;
+	case VALUES_GRID: {
+		uint64_t k;
+
+		memcpy(&k, &g->k, 8);
+		put_le64(p, k);
+		p[8] = (unsigned char)g->e;
+		p[9] = (unsigned char)g->s;
+		p += 10;
+		for (j = 0; j < m; j++) {
+			d = grid_quanta(g, grid_x[j]);
+			p = put_varint(p, zigzag(d - prev_d));
+			prev_d = d;
+		}
+		cut[ncut++] = p - (unsigned char *)scratch->data;
+		for (j = 0; j < m; j++)
+			p = put_varint(p, zigzag(grid_x[j] -
+			    grid_base(g, grid_quanta(g, grid_x[j]))));
+		break;
+	}
+	default:
+		for (i = 0; i < n; i++) {
+			if (isnan(v[i]))
+				continue;
+			d = (int64_t)nearbyint(v[i] * exact10[scale]);
+			p = put_varint(p, zigzag(codec == VALUES_DECIMAL_DELTA ?
+			    d - prev_d : d));
+			prev_d = d;
+		}
+	}
+	scratch->len = p - (unsigned char *)scratch->data;
+	return ncut;
+}
+
+/* Compresses n records by codec into a chunk at dst, which has room for
+ * OG_CHUNK_HEADER + ZSTD_compressBound of the columns; returns its length. */
+static size_t
+pack_chunk(unsigned char *h, struct og_buf *scratch, const int64_t *t,
+    const double *v, size_t n, int codec, int scale, const struct grid *g)
+{
+	size_t cut[8], ncut, clen;
+
+	ncut = write_columns(scratch, t, v, n, codec, scale, g, cut);
+	clen = compress_sections(h + OG_CHUNK_HEADER,
+	    ZSTD_compressBound(scratch->len), scratch->data, cut, ncut,
+	    scratch->len);
+	memcpy(h, "OGc", 3);
+	h[3] = OG_CHUNK_VERSION;
+	put_le32(h + 4, (uint32_t)n);
+	put_le64(h + 8, (uint64_t)t[0]);
+	put_le64(h + 16, (uint64_t)t[n - 1]);
+	h[24] = 0;
+	h[25] = codec;
+	h[26] = scale < 0 ? 0 : scale;
+	h[27] = 0;
+	put_le32(h + 28, (uint32_t)clen);
+	put_le32(h + 32, (uint32_t)scratch->len);
+	put_le32(h + 36, (uint32_t)crc32(crc32(0, h, 36),
+	    h + OG_CHUNK_HEADER, clen));
+	return OG_CHUNK_HEADER + clen;
+}
+
+/*
  * Encodes n records (times strictly increasing) as one chunk appended to
- * out; scratch is reused between calls to spare allocations.
+ * out; scratch is reused between calls to spare allocations.  Where the
+ * values lie on a grid, the grid and the byte planes are both compressed
+ * and the smaller kept: which wins depends on how the noise compresses.
  */
 void
 og_chunk_encode(struct og_buf *out, struct og_buf *scratch, const int64_t *t,
     const double *v, size_t n)
 {
-	unsigned char *p, *h;
-	size_t i, nans = 0, last_nan = 0, bound, clen, cut[8], ncut = 0;
-	uint64_t prev_delta = 0;
-	int64_t prev_d = 0;
+	static struct og_buf alt;
+	struct grid g;
+	size_t i, len, bound = OG_CHUNK_HEADER + ZSTD_compressBound(n * 30 + 64);
 	int scale, codec = VALUES_PLANES;
 	uint64_t abs_bytes = 0, delta_bytes = 0;
 
@@ -232,78 +518,20 @@ og_chunk_encode(struct og_buf *out, struct og_buf *scratch, const int64_t *t,
 		codec = delta_bytes < abs_bytes ? VALUES_DECIMAL_DELTA :
 		    VALUES_DECIMAL;
 	}
-
-	scratch->len = 0;
-	grow(scratch, n * 20 + 32);
-	p = (unsigned char *)scratch->data;
-	/* steps in unsigned arithmetic: a chunk may span more than 2^63 s */
-	for (i = 1; i < n; i++) {
-		uint64_t delta = (uint64_t)t[i] - (uint64_t)t[i - 1];
-
-		p = put_varint(p, zigzag((int64_t)(delta - prev_delta)));
-		prev_delta = delta;
-	}
-	for (i = 0; i < n; i++)
-		nans += isnan(v[i]) != 0;
-	p = put_varint(p, nans);
-	for (i = 0; i < n && nans; i++) {
-		if (isnan(v[i])) {
-			p = put_varint(p, i - last_nan);
-			last_nan = i;
+	grow(out, bound);
+	len = pack_chunk((unsigned char *)out->data + out->len, scratch, t, v,
+	    n, codec, scale, NULL);
+	if (codec == VALUES_PLANES && grid_choose(&g, v, n)) {
+		alt.len = 0;
+		grow(&alt, bound);
+		i = pack_chunk((unsigned char *)alt.data, scratch, t, v, n,
+		    VALUES_GRID, -1, &g);
+		if (i < len) {
+			memcpy(out->data + out->len, alt.data, i);
+			len = i;
 		}
 	}
-	cut[ncut++] = p - (unsigned char *)scratch->data;
-	if (codec == VALUES_PLANES) {
-		size_t m = n - nans, j = 0, b;
-		unsigned char *planes = p;
-
-		for (b = 1; b < 8 && m > 0; b++)
-			cut[ncut++] = cut[0] + b * m;
-
-		for (i = 0; i < n; i++) {
-			uint64_t u;
-
-			if (isnan(v[i]))
-				continue;
-			memcpy(&u, &v[i], 8);
-			for (b = 0; b < 8; b++)
-				planes[b * m + j] = (unsigned char)(u >> (8 * b));
-			j++;
-		}
-		p += 8 * m;
-	} else {
-		for (i = 0; i < n; i++) {
-			int64_t d;
-
-			if (isnan(v[i]))
-				continue;
-			d = (int64_t)nearbyint(v[i] * exact10[scale]);
-			p = put_varint(p, zigzag(codec == VALUES_DECIMAL_DELTA ?
-			    d - prev_d : d));
-			prev_d = d;
-		}
-	}
-	scratch->len = p - (unsigned char *)scratch->data;
-
-	bound = ZSTD_compressBound(scratch->len);
-	grow(out, OG_CHUNK_HEADER + bound);
-	h = (unsigned char *)out->data + out->len;
-	clen = compress_sections(h + OG_CHUNK_HEADER, bound, scratch->data, cut,
-	    ncut, scratch->len);
-	memcpy(h, "OGc", 3);
-	h[3] = OG_CHUNK_VERSION;
-	put_le32(h + 4, (uint32_t)n);
-	put_le64(h + 8, (uint64_t)t[0]);
-	put_le64(h + 16, (uint64_t)t[n - 1]);
-	h[24] = 0;
-	h[25] = codec;
-	h[26] = scale < 0 ? 0 : scale;
-	h[27] = 0;
-	put_le32(h + 28, (uint32_t)clen);
-	put_le32(h + 32, (uint32_t)scratch->len);
-	put_le32(h + 36, (uint32_t)crc32(crc32(0, h, 36),
-	    h + OG_CHUNK_HEADER, clen));
-	out->len += OG_CHUNK_HEADER + clen;
+	out->len += len;
 }
 
 /* Checks a chunk header; fills count, first and last time and the total
@@ -315,7 +543,7 @@ og_chunk_header(const unsigned char *h, size_t len, struct og_chunk_info *ci)
 		return "truncated chunk header";
 	if (memcmp(h, "OGc", 3) != 0)
 		return "not a chunk (bad magic)";
-	if (h[3] != OG_CHUNK_VERSION)
+	if (h[3] < 1 || h[3] > OG_CHUNK_VERSION)
 		return "unknown chunk version";
 	ci->count = og_get_le32(h + 4);
 	ci->tmin = (int64_t)og_get_le64(h + 8);
@@ -323,6 +551,54 @@ og_chunk_header(const unsigned char *h, size_t len, struct og_chunk_info *ci)
 	ci->length = OG_CHUNK_HEADER + (size_t)og_get_le32(h + 28);
 	if (ci->count == 0 || ci->count > OG_CHUNK_POINTS || ci->tmin > ci->tmax)
 		return "bad chunk header";
+	return NULL;
+}
+
+/* Reads the grid codec's values into the non-nan places of v. */
+static const char *
+read_grid(const unsigned char **pp, const unsigned char *end, double *v,
+    size_t n)
+{
+	const unsigned char *p = *pp;
+	struct grid g;
+	uint64_t u;
+	int64_t d = 0, r;
+	double base;
+	size_t i;
+
+	if (end - p < 10)
+		return "bad value column";
+	u = og_get_le64(p);
+	memcpy(&g.k, &u, 8);
+	if (!isfinite(g.k) || g.k == 0 || p[8] > MAX_GRID_EXP ||
+	    (p[9] > MAX_SCALE && p[9] != NO_QUANTUM))
+		return "bad value grid";
+	grid_set_exp(&g, p[8]);
+	grid_set_quantum(&g, p[9]);
+	p += 10;
+	for (i = 0; i < n; i++) {
+		if (isnan(v[i]))
+			continue;
+		if (get_varint(&p, end, &u) < 0)
+			return "bad value column";
+		d = (int64_t)((uint64_t)d + (uint64_t)unzigzag(u));
+		if (d > INT64_C(1) << 53 || d < -(INT64_C(1) << 53))
+			return "bad value column";
+		v[i] = (double)d;
+	}
+	for (i = 0; i < n; i++) {
+		if (isnan(v[i]))
+			continue;
+		if (get_varint(&p, end, &u) < 0)
+			return "bad value column";
+		r = unzigzag(u);
+		base = v[i] * g.step;
+		if (!(fabs(base) < 0x1p62) || r > INT64_C(1) << 62 ||
+		    r < -(INT64_C(1) << 62))
+			return "bad value column";
+		v[i] = grid_value(&g, llrint(base) + r);
+	}
+	*pp = p;
 	return NULL;
 }
 
@@ -356,8 +632,8 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 	codec = c[25];
 	scale = c[26];
 	rawlen = og_get_le32(c + 32);
-	if (c[24] != 0 || codec > VALUES_DECIMAL_DELTA || scale > MAX_SCALE ||
-	    rawlen > n * 20 + 32)
+	if (c[24] != 0 || codec > (c[3] == 1 ? VALUES_DECIMAL_DELTA :
+	    VALUES_GRID) || scale > MAX_SCALE || rawlen > n * 30 + 64)
 		return "bad chunk codec";
 	scratch->len = 0;
 	grow(scratch, rawlen + 1);
@@ -407,6 +683,9 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 			j++;
 		}
 		p += 8 * m;
+	} else if (codec == VALUES_GRID) {
+		if ((err = read_grid(&p, end, v, n)))
+			return err;
 	} else {
 		for (i = 0; i < n; i++) {
 			if (isnan(v[i]))

@@ -189,7 +189,7 @@ struct og_sensor *og_meta_find(struct og_meta *m, const char *key,
 void og_meta_free(struct og_meta *m);
 
 /* chunk.c: a compressed run of up to OG_CHUNK_POINTS records of one key. */
-#define OG_CHUNK_VERSION 1
+#define OG_CHUNK_VERSION 2
 #define OG_CHUNK_HEADER 40
 #define OG_CHUNK_POINTS 16384
 struct og_buf {
