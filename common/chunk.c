@@ -5,11 +5,8 @@
  * other values in whichever of these codecs the data allows:
  *   decimal   every value is D / 10^s exactly: D as zigzag varints, either
  *             as they are or as differences (counters, gauges);
- *   grid      every value is k * X * 2^-e for one multiplier k and integers
- *             X, as doubles computed from a meter's counter are (a
- *             difference of counter readings, times 60 for power per
- *             minute); X is then coded as the nearest multiple of a
- *             decimal quantum plus a small residual;
+ *   grid      every value is k * X * 2^-e for integers X, as doubles
+ *             computed from a meter's counter are: see grid.c;
  *   planes    the 8 bytes of each double, split into 8 byte planes.
  * The columns are compressed together with zstd.  The layout is in
  * og-pack(1). */
@@ -22,13 +19,15 @@
 
 enum {
 	VALUES_PLANES = 0, VALUES_DECIMAL = 1, VALUES_DECIMAL_DELTA = 2,
-	VALUES_GRID = 3
+	VALUES_QUANTA = 3, VALUES_COUNTER = 4
 };
 
 static const double exact10[] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
 };
 #define MAX_SCALE 9
+/* the most the columns of n records can take */
+#define RAW_BOUND(n) ((n) * 48 + 64)
 
 int og_chunk_level = 3;
 
@@ -70,59 +69,6 @@ og_put_le64(unsigned char *p, uint64_t v)
 	put_le64(p, v);
 }
 
-static uint64_t
-zigzag(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int64_t
-unzigzag(uint64_t u)
-{
-	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
-}
-
-static unsigned char *
-put_varint(unsigned char *p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (unsigned char)v | 0x80;
-		v >>= 7;
-	}
-	*p++ = (unsigned char)v;
-	return p;
-}
-
-static int
-get_varint(const unsigned char **pp, const unsigned char *end, uint64_t *v)
-{
-	const unsigned char *p = *pp;
-	uint64_t x = 0;
-	int shift;
-
-	for (shift = 0; shift < 64 && p < end; shift += 7) {
-		x |= (uint64_t)(*p & 0x7f) << shift;
-		if (!(*p++ & 0x80)) {
-			*v = x;
-			*pp = p;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static int
-varint_len(uint64_t v)
-{
-	int n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
 static int
 is_decimal(double x, int s)
 {
@@ -149,172 +95,6 @@ decimal_scale(const double *v, size_t n)
 			return s;
 	}
 	return -1;
-}
-
-/*
- * The grid codec: value = k * (X * 2^-e), computed in that order, for a
- * multiplier k from the list below and integers X; X = round(D * step) + R
- * with step = 2^e / 10^s, so that D counts decimal quanta (the meter's
- * resolution) and R, the rounding noise of the computation that made the
- * value, stays small.  s = NO_QUANTUM codes X itself (step 1, R 0).
- */
-static const double grid_factor[] = { 1, 60, 3600, 1000, 60000, 3600000 };
-#define NGRID_FACTORS (sizeof grid_factor / sizeof grid_factor[0])
-#define MAX_GRID_EXP 200
-#define NO_QUANTUM 255
-#define GRID_SAMPLE 1024
-
-struct grid {
-	double k, unit, step;
-	int e, s;
-};
-
-static int64_t grid_x[OG_CHUNK_POINTS];
-
-static double
-grid_value(const struct grid *g, int64_t x)
-{
-	return g->k * ((double)x * g->unit);
-}
-
-static int
-same_bits(double a, double b)
-{
-	return memcmp(&a, &b, sizeof a) == 0;
-}
-
-/* Finds the X that gives exactly v, trying the integers next to v's own
- * scaled value; 0 if there is none. */
-static int
-grid_point(const struct grid *g, double v, int64_t *x)
-{
-	static const int near[] = { 0, -1, 1, -2, 2 };
-	double guess = v / g->k / g->unit;
-	int64_t c;
-	size_t i;
-
-	if (!(fabs(guess) < 0x1p52))
-		return 0;
-	c = llrint(guess);
-	for (i = 0; i < sizeof near / sizeof near[0]; i++) {
-		if (same_bits(grid_value(g, c + near[i]), v)) {
-			*x = c + near[i];
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static void
-grid_set_exp(struct grid *g, int e)
-{
-	g->e = e;
-	g->unit = ldexp(1, -e);
-}
-
-/* The smallest e at which the first limit values lie on the grid. */
-static int
-grid_fit(struct grid *g, const double *v, size_t n, size_t limit)
-{
-	size_t i, seen = 0;
-	int64_t x;
-
-	grid_set_exp(g, 0);
-	for (i = 0; i < n && seen < limit; i++) {
-		if (isnan(v[i]))
-			continue;
-		seen++;
-		while (!grid_point(g, v[i], &x)) {
-			if (g->e == MAX_GRID_EXP ||
-			    !(fabs(v[i] / g->k / g->unit) < 0x1p52))
-				return 0;
-			grid_set_exp(g, g->e + 1);
-		}
-	}
-	return 1;
-}
-
-static void
-grid_set_quantum(struct grid *g, int s)
-{
-	g->s = s;
-	g->step = s == NO_QUANTUM ? 1 : ldexp(1, g->e) / exact10[s];
-}
-
-static int64_t
-grid_quanta(const struct grid *g, int64_t x)
-{
-	return llrint((double)x / g->step);
-}
-
-static int64_t
-grid_base(const struct grid *g, int64_t d)
-{
-	return llrint((double)d * g->step);
-}
-
-/* Bytes of the D and R columns for the first m values of grid_x. */
-static size_t
-grid_cost(const struct grid *g, size_t m)
-{
-	size_t i, bytes = 0;
-	int64_t d, prev = 0;
-
-	for (i = 0; i < m; i++) {
-		d = grid_quanta(g, grid_x[i]);
-		bytes += varint_len(zigzag(d - prev));
-		bytes += varint_len(zigzag(grid_x[i] - grid_base(g, d)));
-		prev = d;
-	}
-	return bytes;
-}
-
-/*
- * Chooses the multiplier, grid and quantum that code the non-nan values
- * in the fewest bytes, leaving their X in grid_x; 0 when they lie on no
- * grid coarser than their own precision, where the grid would not pay.
- */
-static int
-grid_choose(struct grid *g, const double *v, size_t n)
-{
-	struct grid try;
-	double top = 0, bits, best_bits = 52;
-	size_t i, m = 0, f, cost, best_cost;
-	int s, found = 0;
-
-	for (i = 0; i < n; i++)
-		if (!isnan(v[i]) && fabs(v[i]) > top)
-			top = fabs(v[i]);
-	for (f = 0; f < NGRID_FACTORS; f++) {
-		try.k = grid_factor[f];
-		if (!grid_fit(&try, v, n, 64))
-			continue;
-		bits = try.e + log2(top / try.k + 1);
-		if (bits < best_bits - 1) {
-			*g = try;
-			best_bits = bits;
-			found = 1;
-		}
-	}
-	if (!found || !grid_fit(g, v, n, n))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isnan(v[i]) && !grid_point(g, v[i], &grid_x[m++]))
-			return 0;
-	grid_set_quantum(g, NO_QUANTUM);
-	best_cost = grid_cost(g, m < GRID_SAMPLE ? m : GRID_SAMPLE);
-	for (s = MAX_SCALE; s >= 0; s--) {
-		try = *g;
-		grid_set_quantum(&try, s);
-		if (try.step < 1)
-			continue;
-		cost = grid_cost(&try, m < GRID_SAMPLE ? m : GRID_SAMPLE);
-		if (cost < best_cost) {
-			best_cost = cost;
-			*g = try;
-		}
-	}
-	return 1;
 }
 
 static ZSTD_CCtx *
@@ -380,7 +160,7 @@ grow(struct og_buf *b, size_t need)
  */
 static size_t
 write_columns(struct og_buf *scratch, const int64_t *t, const double *v,
-    size_t n, int codec, int scale, const struct grid *g, size_t *cut)
+    size_t n, int codec, int scale, const struct og_grid *g, size_t *cut)
 {
 	unsigned char *p;
 	size_t i, nans = 0, last_nan = 0, ncut = 0, m, j, b;
@@ -388,21 +168,21 @@ write_columns(struct og_buf *scratch, const int64_t *t, const double *v,
 	int64_t prev_d = 0, d;
 
 	scratch->len = 0;
-	grow(scratch, n * 30 + 64);
+	grow(scratch, RAW_BOUND(n));
 	p = (unsigned char *)scratch->data;
 	/* steps in unsigned arithmetic: a chunk may span more than 2^63 s */
 	for (i = 1; i < n; i++) {
 		uint64_t delta = (uint64_t)t[i] - (uint64_t)t[i - 1];
 
-		p = put_varint(p, zigzag((int64_t)(delta - prev_delta)));
+		p = og_put_varint(p, og_zigzag((int64_t)(delta - prev_delta)));
 		prev_delta = delta;
 	}
 	for (i = 0; i < n; i++)
 		nans += isnan(v[i]) != 0;
-	p = put_varint(p, nans);
+	p = og_put_varint(p, nans);
 	for (i = 0; i < n && nans; i++) {
 		if (isnan(v[i])) {
-			p = put_varint(p, i - last_nan);
+			p = og_put_varint(p, i - last_nan);
 			last_nan = i;
 		}
 	}
@@ -424,31 +204,18 @@ write_columns(struct og_buf *scratch, const int64_t *t, const double *v,
 		}
 		p += 8 * m;
 		break;
-	case VALUES_GRID: {
-		uint64_t k;
-
-		memcpy(&k, &g->k, 8);
-		put_le64(p, k);
-		p[8] = (unsigned char)g->e;
-		p[9] = (unsigned char)g->s;
-		p += 10;
-		for (j = 0; j < m; j++) {
-			d = grid_quanta(g, grid_x[j]);
-			p = put_varint(p, zigzag(d - prev_d));
-			prev_d = d;
-		}
-		cut[ncut++] = p - (unsigned char *)scratch->data;
-		for (j = 0; j < m; j++)
-			p = put_varint(p, zigzag(grid_x[j] -
-			    grid_base(g, grid_quanta(g, grid_x[j]))));
+	case VALUES_QUANTA:
+	case VALUES_COUNTER:
+		p = og_grid_write(g, codec == VALUES_QUANTA ? OG_GRID_QUANTA :
+		    OG_GRID_COUNTER, v, n, p, (unsigned char *)scratch->data,
+		    cut, &ncut);
 		break;
-	}
 	default:
 		for (i = 0; i < n; i++) {
 			if (isnan(v[i]))
 				continue;
 			d = (int64_t)nearbyint(v[i] * exact10[scale]);
-			p = put_varint(p, zigzag(codec == VALUES_DECIMAL_DELTA ?
+			p = og_put_varint(p, og_zigzag(codec == VALUES_DECIMAL_DELTA ?
 			    d - prev_d : d));
 			prev_d = d;
 		}
@@ -461,7 +228,7 @@ write_columns(struct og_buf *scratch, const int64_t *t, const double *v,
  * OG_CHUNK_HEADER + ZSTD_compressBound of the columns; returns its length. */
 static size_t
 pack_chunk(unsigned char *h, struct og_buf *scratch, const int64_t *t,
-    const double *v, size_t n, int codec, int scale, const struct grid *g)
+    const double *v, size_t n, int codec, int scale, const struct og_grid *g)
 {
 	size_t cut[8], ncut, clen;
 
@@ -485,6 +252,26 @@ pack_chunk(unsigned char *h, struct og_buf *scratch, const int64_t *t,
 	return OG_CHUNK_HEADER + clen;
 }
 
+/* Packs the chunk again by codec and keeps it if it is smaller than the
+ * len bytes at the end of out; returns the length kept. */
+static size_t
+smaller(struct og_buf *out, size_t len, struct og_buf *scratch,
+    const int64_t *t, const double *v, size_t n, int codec,
+    const struct og_grid *g)
+{
+	static struct og_buf alt;
+	size_t alen;
+
+	alt.len = 0;
+	grow(&alt, OG_CHUNK_HEADER + ZSTD_compressBound(RAW_BOUND(n)));
+	alen = pack_chunk((unsigned char *)alt.data, scratch, t, v, n, codec,
+	    -1, g);
+	if (alen >= len)
+		return len;
+	memcpy(out->data + out->len, alt.data, alen);
+	return alen;
+}
+
 /*
  * Encodes n records (times strictly increasing) as one chunk appended to
  * out; scratch is reused between calls to spare allocations.  Where the
@@ -495,9 +282,8 @@ void
 og_chunk_encode(struct og_buf *out, struct og_buf *scratch, const int64_t *t,
     const double *v, size_t n)
 {
-	static struct og_buf alt;
-	struct grid g;
-	size_t i, len, bound = OG_CHUNK_HEADER + ZSTD_compressBound(n * 30 + 64);
+	struct og_grid g;
+	size_t i, len, bound = OG_CHUNK_HEADER + ZSTD_compressBound(RAW_BOUND(n));
 	int scale, codec = VALUES_PLANES;
 	uint64_t abs_bytes = 0, delta_bytes = 0;
 
@@ -511,8 +297,8 @@ og_chunk_encode(struct og_buf *out, struct og_buf *scratch, const int64_t *t,
 			if (isnan(v[i]))
 				continue;
 			d = (int64_t)nearbyint(v[i] * exact10[scale]);
-			abs_bytes += varint_len(zigzag(d));
-			delta_bytes += varint_len(zigzag(d - prev));
+			abs_bytes += og_varint_len(og_zigzag(d));
+			delta_bytes += og_varint_len(og_zigzag(d - prev));
 			prev = d;
 		}
 		codec = delta_bytes < abs_bytes ? VALUES_DECIMAL_DELTA :
@@ -521,15 +307,12 @@ og_chunk_encode(struct og_buf *out, struct og_buf *scratch, const int64_t *t,
 	grow(out, bound);
 	len = pack_chunk((unsigned char *)out->data + out->len, scratch, t, v,
 	    n, codec, scale, NULL);
-	if (codec == VALUES_PLANES && grid_choose(&g, v, n)) {
-		alt.len = 0;
-		grow(&alt, bound);
-		i = pack_chunk((unsigned char *)alt.data, scratch, t, v, n,
-		    VALUES_GRID, -1, &g);
-		if (i < len) {
-			memcpy(out->data + out->len, alt.data, i);
-			len = i;
-		}
+	if (codec == VALUES_PLANES && og_grid_fit(&g, v, n)) {
+		if (og_grid_counter(&g))
+			len = smaller(out, len, scratch, t, v, n, VALUES_COUNTER,
+			    &g);
+		og_grid_quantum(&g);
+		len = smaller(out, len, scratch, t, v, n, VALUES_QUANTA, &g);
 	}
 	out->len += len;
 }
@@ -551,54 +334,6 @@ og_chunk_header(const unsigned char *h, size_t len, struct og_chunk_info *ci)
 	ci->length = OG_CHUNK_HEADER + (size_t)og_get_le32(h + 28);
 	if (ci->count == 0 || ci->count > OG_CHUNK_POINTS || ci->tmin > ci->tmax)
 		return "bad chunk header";
-	return NULL;
-}
-
-/* Reads the grid codec's values into the non-nan places of v. */
-static const char *
-read_grid(const unsigned char **pp, const unsigned char *end, double *v,
-    size_t n)
-{
-	const unsigned char *p = *pp;
-	struct grid g;
-	uint64_t u;
-	int64_t d = 0, r;
-	double base;
-	size_t i;
-
-	if (end - p < 10)
-		return "bad value column";
-	u = og_get_le64(p);
-	memcpy(&g.k, &u, 8);
-	if (!isfinite(g.k) || g.k == 0 || p[8] > MAX_GRID_EXP ||
-	    (p[9] > MAX_SCALE && p[9] != NO_QUANTUM))
-		return "bad value grid";
-	grid_set_exp(&g, p[8]);
-	grid_set_quantum(&g, p[9]);
-	p += 10;
-	for (i = 0; i < n; i++) {
-		if (isnan(v[i]))
-			continue;
-		if (get_varint(&p, end, &u) < 0)
-			return "bad value column";
-		d = (int64_t)((uint64_t)d + (uint64_t)unzigzag(u));
-		if (d > INT64_C(1) << 53 || d < -(INT64_C(1) << 53))
-			return "bad value column";
-		v[i] = (double)d;
-	}
-	for (i = 0; i < n; i++) {
-		if (isnan(v[i]))
-			continue;
-		if (get_varint(&p, end, &u) < 0)
-			return "bad value column";
-		r = unzigzag(u);
-		base = v[i] * g.step;
-		if (!(fabs(base) < 0x1p62) || r > INT64_C(1) << 62 ||
-		    r < -(INT64_C(1) << 62))
-			return "bad value column";
-		v[i] = grid_value(&g, llrint(base) + r);
-	}
-	*pp = p;
 	return NULL;
 }
 
@@ -633,7 +368,7 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 	scale = c[26];
 	rawlen = og_get_le32(c + 32);
 	if (c[24] != 0 || codec > (c[3] == 1 ? VALUES_DECIMAL_DELTA :
-	    VALUES_GRID) || scale > MAX_SCALE || rawlen > n * 30 + 64)
+	    VALUES_COUNTER) || scale > MAX_SCALE || rawlen > RAW_BOUND(n))
 		return "bad chunk codec";
 	scratch->len = 0;
 	grow(scratch, rawlen + 1);
@@ -645,23 +380,23 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 	end = p + rawlen;
 	t[0] = ci.tmin;
 	for (i = 1; i < n; i++) {
-		if (get_varint(&p, end, &u) < 0)
+		if (og_get_varint(&p, end, &u) < 0)
 			return "bad time column";
 		/* unsigned sums: damaged input must not overflow */
-		delta += (uint64_t)unzigzag(u);
+		delta += (uint64_t)og_unzigzag(u);
 		t[i] = (int64_t)((uint64_t)t[i - 1] + delta);
 		if (t[i] <= t[i - 1])
 			return "times not increasing";
 	}
 	if (t[n - 1] != ci.tmax)
 		return "times do not end at the header's last time";
-	if (get_varint(&p, end, &u) < 0 || u > n)
+	if (og_get_varint(&p, end, &u) < 0 || u > n)
 		return "bad nan column";
 	nans = u;
 	for (i = 0; i < n; i++)
 		v[i] = 0;
 	for (i = 0, j = 0; i < nans; i++) {
-		if (get_varint(&p, end, &u) < 0 || u > n - 1 - j ||
+		if (og_get_varint(&p, end, &u) < 0 || u > n - 1 - j ||
 		    (i > 0 && u == 0))
 			return "bad nan column";
 		j += u;
@@ -683,18 +418,19 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 			j++;
 		}
 		p += 8 * m;
-	} else if (codec == VALUES_GRID) {
-		if ((err = read_grid(&p, end, v, n)))
+	} else if (codec == VALUES_QUANTA || codec == VALUES_COUNTER) {
+		if ((err = og_grid_read(&p, end, codec == VALUES_QUANTA ?
+		    OG_GRID_QUANTA : OG_GRID_COUNTER, v, n)))
 			return err;
 	} else {
 		for (i = 0; i < n; i++) {
 			if (isnan(v[i]))
 				continue;
-			if (get_varint(&p, end, &u) < 0)
+			if (og_get_varint(&p, end, &u) < 0)
 				return "bad value column";
 			d = codec == VALUES_DECIMAL_DELTA ?
-			    (int64_t)((uint64_t)d + (uint64_t)unzigzag(u)) :
-			    unzigzag(u);
+			    (int64_t)((uint64_t)d + (uint64_t)og_unzigzag(u)) :
+			    og_unzigzag(u);
 			v[i] = (double)d / exact10[scale];
 		}
 	}

@@ -188,6 +188,62 @@ struct og_sensor *og_meta_find(struct og_meta *m, const char *key,
     size_t keylen);
 void og_meta_free(struct og_meta *m);
 
+/* varints: LEB128, with zigzag for signed values; inline for the decoders'
+ * inner loops. */
+static inline uint64_t
+og_zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t
+og_unzigzag(uint64_t u)
+{
+	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static inline unsigned char *
+og_put_varint(unsigned char *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (unsigned char)v | 0x80;
+		v >>= 7;
+	}
+	*p++ = (unsigned char)v;
+	return p;
+}
+
+static inline int
+og_get_varint(const unsigned char **pp, const unsigned char *end,
+    uint64_t *v)
+{
+	const unsigned char *p = *pp;
+	uint64_t x = 0;
+	int shift;
+
+	for (shift = 0; shift < 64 && p < end; shift += 7) {
+		x |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p++ & 0x80)) {
+			*v = x;
+			*pp = p;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static inline int
+og_varint_len(uint64_t v)
+{
+	int n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
 /* chunk.c: a compressed run of up to OG_CHUNK_POINTS records of one key. */
 #define OG_CHUNK_VERSION 2
 #define OG_CHUNK_HEADER 40
@@ -212,6 +268,23 @@ uint32_t og_get_le32(const unsigned char *p);
 uint64_t og_get_le64(const unsigned char *p);
 void og_put_le32(unsigned char *p, uint32_t v);
 void og_put_le64(unsigned char *p, uint64_t v);
+
+/* grid.c: doubles computed from a counter, coded on their grid. */
+enum { OG_GRID_QUANTA, OG_GRID_COUNTER };
+struct og_grid {
+	double k, unit, step;	/* value = k * (X * unit), unit = 2^-e */
+	int e, s;		/* s: decimal quantum 10^-s of X * unit */
+	int64_t offset;		/* counter: added to the running sum */
+	size_t m, nexc;		/* values not nan, of them kept whole */
+};
+int og_grid_fit(struct og_grid *g, const double *v, size_t n);
+void og_grid_quantum(struct og_grid *g);
+int og_grid_counter(struct og_grid *g);
+unsigned char *og_grid_write(const struct og_grid *g, int how,
+    const double *v, size_t n, unsigned char *p, const unsigned char *start,
+    size_t *cut, size_t *ncut);
+const char *og_grid_read(const unsigned char **pp, const unsigned char *end,
+    int how, double *v, size_t n);
 
 /* csv.c: an RFC 4180 reader over a buffer in memory: quoted fields with
  * commas, quotes and line ends, a UTF-8 BOM, CRLF, LF or CR line ends.

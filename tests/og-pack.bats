@@ -87,6 +87,35 @@ for i, v in enumerate([1.5, -0.0, 60 * (12345 * 2.0**-32), 0.1 + 0.2, -7e-300]):
 	[ "$(stat -c %s st/g.dat)" -lt 60000 ]
 }
 
+@test "hourly power from an interpolated pulse counter packs as a counter, exactly" {
+	# 1 Wh pulses at a wandering power; the counter read at each hour edge
+	# by linear interpolation between the pulses around it, as a resampler
+	# does; the values are the differences of those readings
+	python3 -c '
+import random
+random.seed(11)
+t, c, power, pulses = 0.0, 5000000, 300.0, []
+while t < 3000 * 3600:
+    power = min(4000, max(40, power * random.uniform(0.97, 1.03)))
+    t += max(1, round(3600 / power))
+    c += 1
+    pulses.append((t, c))
+edges, j = [], 0
+for h in range(1, 3000):
+    while pulses[j + 1][0] < h * 3600:
+        j += 1
+    (t0, c0), (t1, c1) = pulses[j], pulses[j + 1]
+    edges.append(c0 + (c1 - c0) * (h * 3600 - t0) / (t1 - t0))
+for h in range(1, len(edges)):
+    print("p\t%d\t%r" % (h * 3600, edges[h] - edges[h - 1]))
+' >in
+	og-pack st <in
+	og-unpack st | cmp - in
+	# value codec 4, the counter (og-pack(1)); byte planes take 14073
+	[ "$(od -An -tu1 -j25 -N1 st/p.dat | tr -d ' ')" = 4 ]
+	[ "$(stat -c %s st/p.dat)" -lt 10000 ]
+}
+
 @test "-m merges keys in time order, ties in key order" {
 	rec b 1 1 a 2 2 b 2 3 a 3 4 c 0 5 | og-pack st
 	run og-unpack -m st
