@@ -258,8 +258,8 @@ struct og_chunk_info {
 	size_t length;
 };
 extern int og_chunk_level;
-void og_chunk_encode(struct og_buf *out, struct og_buf *scratch,
-    const int64_t *t, const double *v, size_t n);
+void og_chunk_encode(struct og_buf *out, const int64_t *t, const double *v,
+    size_t n);
 const char *og_chunk_header(const unsigned char *h, size_t len,
     struct og_chunk_info *ci);
 const char *og_chunk_decode(const unsigned char *c, size_t len,

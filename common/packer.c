@@ -26,7 +26,7 @@ struct merge_out {
 	size_t n;
 };
 
-static struct og_buf encoded, scratch;
+static struct og_buf encoded;
 
 /* Opens the key's data file, never through a symbolic link, checks it
  * holds what the meta file says and cuts what a killed pack left after. */
@@ -104,7 +104,7 @@ emit(struct merge_out *o)
 	if (o->n == 0)
 		return;
 	encoded.len = 0;
-	og_chunk_encode(&encoded, &scratch, o->t, o->v, o->n);
+	og_chunk_encode(&encoded, o->t, o->v, o->n);
 	snprintf(what, sizeof what, "%s/%s.dat", o->s->path, k->name);
 	pwrite_all(k->datfd, encoded.data, encoded.len, k->meta.data_end, what);
 	if (o->nrefs == o->cap) {

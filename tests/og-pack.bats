@@ -116,6 +116,20 @@ for h in range(1, len(edges)):
 	[ "$(stat -c %s st/p.dat)" -lt 10000 ]
 }
 
+@test "a month of 1 Wh pulses packs under 0.1 bytes a record" {
+	# the benchmark's generator: a record for each second in which the
+	# counter advanced, power following a fridge and appliances
+	cc -O2 -o gen "$BATS_TEST_DIRNAME/bench/gen.c" -lm
+	./gen pulse 1 30 >in
+	og-pack st <in
+	og-unpack st | awk -F'\t' '{ printf "%s\t%s\t%d\n", $1, $2, $3 }' | cmp - in
+	n=$(wc -l <in)
+	[ "$n" -gt 100000 ]
+	# time codec 1, steps, for pulses (og-pack(1))
+	[ "$(od -An -tu1 -j24 -N1 st/pulse0000.dat | tr -d ' ')" = 1 ]
+	[ $(( $(cat st/* | wc -c) * 10 )) -lt "$n" ]
+}
+
 @test "-m merges keys in time order, ties in key order" {
 	rec b 1 1 a 2 2 b 2 3 a 3 4 c 0 5 | og-pack st
 	run og-unpack -m st
