@@ -311,7 +311,7 @@ og_grid_counter(struct og_grid *g)
 {
 	uint64_t unit, a, b, f0;
 	int64_t z = 0, first[32], whole, r;
-	size_t j, h, nfirst = 0, score, best = 0, half;
+	size_t j, h, nfirst = 0, miss, best = 0, half;
 	int d;
 
 	if (g->e > MAX_COUNTER_EXP)
@@ -328,19 +328,22 @@ og_grid_counter(struct og_grid *g)
 	}
 	if (nfirst == 0)
 		return 0;
+	/* good enough: most first readings simple; a candidate stops at the
+	 * first miss that puts it behind the best */
 	g->offset = 0;
 	for (h = 0; h < nfirst && best < nfirst; h++)
 		for (half = 0; half < 2; half++)
 			for (d = -SLACK; d <= SLACK; d++) {
 				f0 = (half * (unit / 2) - (uint64_t)first[h] +
 				    (uint64_t)(int64_t)d) & (unit - 1);
-				for (j = 0, score = 0; j < nfirst; j++) {
+				for (j = 0, miss = 0; j < nfirst &&
+				    nfirst - miss > best; j++) {
 					split(first[j] + (int64_t)f0, g->e,
 					    PROBE_DEN, &whole, &a, &b, &r);
-					score += b != 0;
+					miss += b == 0;
 				}
-				if (score > best) {
-					best = score;
+				if (nfirst - miss > best) {
+					best = nfirst - miss;
 					g->offset = (int64_t)f0;
 				}
 			}
