@@ -17,7 +17,7 @@
 
 #include "og.h"
 
-enum { TIMES_STEP_CHANGES = 0, TIMES_STEPS = 1 };
+enum { TIMES_STEP_CHANGES = 0, TIMES_STEPS = 1, TIMES_GAPS = 2 };
 enum {
 	VALUES_PLANES = 0, VALUES_DECIMAL = 1, VALUES_DECIMAL_DELTA = 2,
 	VALUES_QUANTA = 3, VALUES_COUNTER = 4
@@ -168,34 +168,71 @@ compress_frame(struct og_buf *b, int deep, const char *src, size_t len,
 	b->len = out.pos;
 }
 
-/* Writes the time column of n records by codec, and the nan column,
- * into b. */
+/* The step most records take, if more than half take it, else 0. */
+static uint64_t
+common_step(const int64_t *t, size_t n)
+{
+	uint64_t step = 0, delta;
+	size_t i, votes = 0;
+
+	for (i = 1; i < n; i++) {
+		delta = (uint64_t)t[i] - (uint64_t)t[i - 1];
+		if (votes == 0)
+			step = delta;
+		votes += delta == step ? 1 : -1;
+	}
+	for (i = 1, votes = 0; i < n; i++)
+		votes += (uint64_t)t[i] - (uint64_t)t[i - 1] == step;
+	return votes > (n - 1) / 2 ? step : 0;
+}
+
+/* Writes the time column of n records by codec, then the nan column, into
+ * b; a block is to start at *cut, 0 for none. */
 static void
-write_times(struct og_buf *b, int codec, const int64_t *t, const double *v,
-    size_t n)
+write_times(struct og_buf *b, int codec, uint64_t common, const int64_t *t,
+    const double *v, size_t n, size_t *cut)
 {
 	unsigned char *p;
-	size_t i, nans = 0, last_nan = 0;
-	uint64_t prev_delta = 0;
+	size_t i, nans = 0, last = 0, gaps = 0;
+	uint64_t delta, prev_delta = 0;
 
 	b->len = 0;
-	grow(b, 20 * n + 20);
+	grow(b, 20 * n + 40);
 	p = (unsigned char *)b->data;
+	*cut = 0;
 	/* steps in unsigned arithmetic: a chunk may span more than 2^63 s */
+	if (codec == TIMES_GAPS) {
+		for (i = 1; i < n; i++)
+			gaps += (uint64_t)t[i] - (uint64_t)t[i - 1] != common;
+		p = og_put_varint(p, common);
+		p = og_put_varint(p, gaps);
+		for (i = 1; i < n; i++) {
+			if ((uint64_t)t[i] - (uint64_t)t[i - 1] != common) {
+				p = og_put_varint(p, i - 1 - last);
+				last = i - 1;
+			}
+		}
+		*cut = p - (unsigned char *)b->data;
+	}
 	for (i = 1; i < n; i++) {
-		uint64_t delta = (uint64_t)t[i] - (uint64_t)t[i - 1];
-
-		p = og_put_varint(p, codec == TIMES_STEPS ? delta :
-		    og_zigzag((int64_t)(delta - prev_delta)));
+		delta = (uint64_t)t[i] - (uint64_t)t[i - 1];
+		if (codec == TIMES_STEPS)
+			p = og_put_varint(p, delta);
+		else if (codec == TIMES_STEP_CHANGES)
+			p = og_put_varint(p, og_zigzag((int64_t)(delta -
+			    prev_delta)));
+		else if (delta != common)
+			p = og_put_varint(p, og_zigzag((int64_t)(delta -
+			    common)));
 		prev_delta = delta;
 	}
 	for (i = 0; i < n; i++)
 		nans += isnan(v[i]) != 0;
 	p = og_put_varint(p, nans);
-	for (i = 0; i < n && nans; i++) {
+	for (i = 0, last = 0; i < n && nans; i++) {
 		if (isnan(v[i])) {
-			p = og_put_varint(p, i - last_nan);
-			last_nan = i;
+			p = og_put_varint(p, i - last);
+			last = i;
 		}
 	}
 	b->len = p - (unsigned char *)b->data;
@@ -260,9 +297,9 @@ struct times {
 
 /*
  * Compresses the time and nan columns as a zstd frame of their own, the
- * times as steps or as changes of step, whichever is smaller: changes for
- * regular times with gaps, steps for pulses (28, 29, 29, ... seconds, a
- * gap between bursts).  Where the times are irregular they are the bulk
+ * times by the codec that is smallest: changes of step for regular times,
+ * steps for pulses (28, 29, 29, ... seconds), gaps for bursts at one step
+ * between pauses (gas).  Where the times are irregular they are the bulk
  * of a chunk, and a deep match search finds repeats in them that a fast
  * one misses, for a quarter fewer bytes; regular times take a few bytes
  * either way and stay fast.
@@ -271,19 +308,30 @@ static void
 compress_times(struct times *tm, const int64_t *t, const double *v, size_t n)
 {
 	static struct og_buf raw, frame;
+	uint64_t common;
+	size_t cut, best_cut;
+	int codec;
 
 	tm->codec = TIMES_STEP_CHANGES;
-	write_times(&tm->raw, tm->codec, t, v, n);
+	write_times(&tm->raw, tm->codec, 0, t, v, n, &best_cut);
 	compress_frame(&tm->frame, 0, tm->raw.data, tm->raw.len, NULL, 0);
 	if (tm->frame.len <= n / DEEP_BYTES + 64)
 		return;
-	write_times(&raw, TIMES_STEPS, t, v, n);
-	compress_frame(&frame, 0, raw.data, raw.len, NULL, 0);
-	if (frame.len < tm->frame.len) {
-		tm->codec = TIMES_STEPS;
-		swap_bufs(&tm->raw, &raw);
+	common = common_step(t, n);
+	for (codec = TIMES_STEPS; codec <= TIMES_GAPS; codec++) {
+		if (codec == TIMES_GAPS && common == 0)
+			break;
+		write_times(&raw, codec, common, t, v, n, &cut);
+		compress_frame(&frame, 0, raw.data, raw.len, &cut, cut != 0);
+		if (frame.len < tm->frame.len) {
+			tm->codec = codec;
+			best_cut = cut;
+			swap_bufs(&tm->raw, &raw);
+			swap_bufs(&tm->frame, &frame);
+		}
 	}
-	compress_frame(&tm->frame, 1, tm->raw.data, tm->raw.len, NULL, 0);
+	compress_frame(&tm->frame, 1, tm->raw.data, tm->raw.len, &best_cut,
+	    best_cut != 0);
 }
 
 /* Appends the chunk of n records, its values by codec, to out without
@@ -402,6 +450,49 @@ og_chunk_header(const unsigned char *h, size_t len, struct og_chunk_info *ci)
 	return NULL;
 }
 
+/* Reads the time column by codec into t, starting from first. */
+static const char *
+read_times(const unsigned char **pp, const unsigned char *end, int codec,
+    int64_t *t, size_t n, int64_t first)
+{
+	static uint32_t gap_at[OG_CHUNK_POINTS];
+	const unsigned char *p = *pp;
+	uint64_t u, delta = 0, common = 0, gaps = 0;
+	size_t i, k = 0;
+
+	if (codec == TIMES_GAPS) {
+		if (og_get_varint(&p, end, &common) < 0 ||
+		    og_get_varint(&p, end, &gaps) < 0 || gaps > n - 1)
+			return "bad time column";
+		for (k = 0; k < gaps; k++) {
+			if (og_get_varint(&p, end, &u) < 0 || (k > 0 && u == 0) ||
+			    u > n - 2 - (k ? gap_at[k - 1] : 0))
+				return "bad time column";
+			gap_at[k] = (k ? gap_at[k - 1] : 0) + (uint32_t)u;
+		}
+		k = 0;
+	}
+	t[0] = first;
+	for (i = 1; i < n; i++) {
+		/* unsigned sums: damaged input must not overflow */
+		if (codec == TIMES_GAPS && (k == gaps || gap_at[k] != i - 1)) {
+			delta = common;
+		} else {
+			if (og_get_varint(&p, end, &u) < 0)
+				return "bad time column";
+			delta = codec == TIMES_STEPS ? u : codec == TIMES_GAPS ?
+			    common + (uint64_t)og_unzigzag(u) :
+			    delta + (uint64_t)og_unzigzag(u);
+			k += codec == TIMES_GAPS;
+		}
+		t[i] = (int64_t)((uint64_t)t[i - 1] + delta);
+		if (t[i] <= t[i - 1])
+			return "times not increasing";
+	}
+	*pp = p;
+	return NULL;
+}
+
 /*
  * Decodes the chunk at c (len bytes available) into t and v, which hold
  * OG_CHUNK_POINTS each.  Returns NULL or what is wrong; never trusts the
@@ -417,7 +508,6 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 	size_t n, i, rawlen, clen, got, nans, m, j;
 	uint64_t u;
 	int codec, scale;
-	uint64_t delta = 0;
 	int64_t d = 0;
 
 	if ((err = og_chunk_header(c, len, &ci)))
@@ -432,7 +522,7 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 	codec = c[25];
 	scale = c[26];
 	rawlen = og_get_le32(c + 32);
-	if (c[24] > (c[3] == 1 ? TIMES_STEP_CHANGES : TIMES_STEPS) ||
+	if (c[24] > (c[3] == 1 ? TIMES_STEP_CHANGES : TIMES_GAPS) ||
 	    codec > (c[3] == 1 ? VALUES_DECIMAL_DELTA :
 	    VALUES_COUNTER) || scale > MAX_SCALE || rawlen > RAW_BOUND(n))
 		return "bad chunk codec";
@@ -444,17 +534,8 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 		return "bad compressed data";
 	p = (const unsigned char *)scratch->data;
 	end = p + rawlen;
-	t[0] = ci.tmin;
-	for (i = 1; i < n; i++) {
-		if (og_get_varint(&p, end, &u) < 0)
-			return "bad time column";
-		/* unsigned sums: damaged input must not overflow */
-		delta = c[24] == TIMES_STEPS ? u :
-		    delta + (uint64_t)og_unzigzag(u);
-		t[i] = (int64_t)((uint64_t)t[i - 1] + delta);
-		if (t[i] <= t[i - 1])
-			return "times not increasing";
-	}
+	if ((err = read_times(&p, end, c[24], t, n, ci.tmin)))
+		return err;
 	if (t[n - 1] != ci.tmax)
 		return "times do not end at the header's last time";
 	if (og_get_varint(&p, end, &u) < 0 || u > n)

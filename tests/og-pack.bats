@@ -130,6 +130,19 @@ for h in range(1, len(edges)):
 	[ $(( $(cat st/* | wc -c) * 10 )) -lt "$n" ]
 }
 
+@test "two months of 10 l gas pulses pack under 0.1 bytes a record" {
+	# bursts at one step while the boiler burns, pauses between
+	cc -O2 -o gen "$BATS_TEST_DIRNAME/bench/gen.c" -lm
+	./gen gas 1 60 >in
+	og-pack st <in
+	og-unpack st | awk -F'\t' '{ printf "%s\t%s\t%d\n", $1, $2, $3 }' | cmp - in
+	n=$(wc -l <in)
+	[ "$n" -gt 50000 ]
+	# time codec 2, gaps (og-pack(1))
+	[ "$(od -An -tu1 -j24 -N1 st/gas0000.dat | tr -d ' ')" = 2 ]
+	[ $(( $(cat st/* | wc -c) * 10 )) -lt "$n" ]
+}
+
 @test "-m merges keys in time order, ties in key order" {
 	rec b 1 1 a 2 2 b 2 3 a 3 4 c 0 5 | og-pack st
 	run og-unpack -m st

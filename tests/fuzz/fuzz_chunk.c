@@ -56,7 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	round_trip(t, v, n);
 
-	/* 4 bytes a record: pulses, then a fraction a/b of the next pulse */
+	/* 4 bytes a record: pulses, a fraction a/b of the next pulse, and how
+	 * the value is made */
 	n = size / 4 < OG_CHUNK_POINTS ? size / 4 : OG_CHUNK_POINTS;
 	for (i = 0; i < n; i++) {
 		const uint8_t *r = data + 4 * i;
@@ -65,7 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pulses += r[0];
 		reading = 1048576.0 + pulses + (double)(r[1] % (r[2] + 1)) /
 		    (r[2] + 1);
-		t[i] = (int64_t)i * 3600;
+		/* bursts at one step between pauses */
+		t[i] = i == 0 ? 0 : t[i - 1] + (r[3] % 8 ? 25 : 1 + r[0] * 37);
 		v[i] = r[3] == 255 ? -0.0 : r[3] == 254 ? NAN :
 		    (reading - last) * (r[3] < 128 ? 1 : 60);
 		last = reading;
