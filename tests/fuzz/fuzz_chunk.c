@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "og.h"
 
@@ -39,6 +41,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n, i;
 
 	og_chunk_decode(data, size, &scratch, t, v, &n);
+	/* the same bytes with a length and checksum that hold, so that the
+	 * column decoders behind the checksum see damaged input too */
+	if (size >= OG_CHUNK_HEADER && size - OG_CHUNK_HEADER < 1 << 20) {
+		static unsigned char fixed[(1 << 21) + OG_CHUNK_HEADER];
+
+		memcpy(fixed, data, size);
+		og_put_le32(fixed + 28, (uint32_t)(size - OG_CHUNK_HEADER));
+		og_put_le32(fixed + 36, (uint32_t)crc32(crc32(0, fixed, 36),
+		    fixed + OG_CHUNK_HEADER, size - OG_CHUNK_HEADER));
+		og_chunk_decode(fixed, size, &scratch, t, v, &n);
+
+		/* and the bytes after the header as the columns themselves,
+		 * compressed as they would be, for the codecs' parsers */
+		n = ZSTD_compress(fixed + OG_CHUNK_HEADER, sizeof fixed -
+		    OG_CHUNK_HEADER, data + OG_CHUNK_HEADER,
+		    size - OG_CHUNK_HEADER, 1);
+		if (!ZSTD_isError(n)) {
+			og_put_le32(fixed + 28, (uint32_t)n);
+			og_put_le32(fixed + 32, (uint32_t)(size -
+			    OG_CHUNK_HEADER));
+			og_put_le32(fixed + 36, (uint32_t)crc32(crc32(0, fixed,
+			    36), fixed + OG_CHUNK_HEADER, n));
+			og_chunk_decode(fixed, OG_CHUNK_HEADER + n, &scratch, t,
+			    v, &n);
+		}
+	}
 	og_keymeta_parse(data, size, &m);
 	free(m.chunks);
 
