@@ -98,6 +98,22 @@ bucket_end(struct og_series_set *set, int64_t start)
 	return og_interval_next(&set->iv, start);
 }
 
+/* The start of t's bucket, read off k's newest open bucket when that holds
+ * t: calendar buckets cost calls to localtime, so their edges are computed
+ * once per bucket, not once per sample. */
+static int64_t
+start_of(struct og_series_set *set, struct og_series *k, int64_t t)
+{
+	struct og_state *newest;
+
+	if (k->nopen && !set->profile) {
+		newest = &k->open[k->nopen - 1];
+		if (t >= newest->start && t < newest->end)
+			return newest->start;
+	}
+	return bucket_start(set, t);
+}
+
 static void
 close_before(struct og_series_set *set, struct og_series *k, int64_t start)
 {
@@ -180,11 +196,11 @@ counter_segment(struct og_series_set *set, struct og_series *k, int64_t t0,
 	struct og_state *st;
 
 	if (t1 == t0) {
-		if (delta > 0 && (st = bucket(set, k, bucket_start(set, t1))))
+		if (delta > 0 && (st = bucket(set, k, start_of(set, k, t1))))
 			og_state_add(st, t1, delta, 0);
 		return;
 	}
-	for (s = bucket_start(set, t0); s < t1; s = e) {
+	for (s = start_of(set, k, t0); s < t1; s = e) {
 		if (!(st = bucket(set, k, s)))
 			og_die("counter bucket %lld already written",
 			    (long long)s);
@@ -239,10 +255,7 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 	}
 	if (set->window && !og_window_has(&set->win, r->time))
 		return;
-	if (k->nopen && !set->profile && r->time >= k->open[k->nopen - 1].start &&
-	    r->time < k->open[k->nopen - 1].end)
-		st = &k->open[k->nopen - 1];
-	else if (!(st = bucket(set, k, bucket_start(set, r->time))))
+	if (!(st = bucket(set, k, start_of(set, k, r->time))))
 		late(r, name, line);
 	og_state_add(st, r->time, r->value, set->keep_samples);
 }
