@@ -59,6 +59,7 @@ og_series_get(struct og_series_set *set, const char *key, size_t len)
 	uint64_t h;
 	size_t j;
 
+	set->run = 0;
 	if (k && k->keylen == len && memcmp(k->key, key, len) == 0)
 		return k;
 	h = hash_key(key, len);
@@ -235,7 +236,11 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 	struct og_state *st;
 
 	check_time(r, name, line);
-	k = og_series_get(set, r->key, r->keylen);
+	if (r->run && r->run == set->run)
+		k = set->last;
+	else
+		k = og_series_get(set, r->key, r->keylen);
+	set->run = r->run;
 
 	if (set->counter) {
 		if (isnan(r->value))
@@ -255,7 +260,10 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 	}
 	if (set->window && !og_window_has(&set->win, r->time))
 		return;
-	if (!(st = bucket(set, k, start_of(set, k, r->time))))
+	if (k->nopen && !set->profile && r->time >= k->open[k->nopen - 1].start &&
+	    r->time < k->open[k->nopen - 1].end)
+		st = &k->open[k->nopen - 1];
+	else if (!(st = bucket(set, k, bucket_start(set, r->time))))
 		late(r, name, line);
 	og_state_add(st, r->time, r->value, set->keep_samples);
 }
