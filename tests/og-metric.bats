@@ -421,6 +421,37 @@ meta() {
 	assert_output "og-metric: -x needs -M"
 }
 
+@test "a factor that is not a finite number is a usage error naming it" {
+	meta >meta
+	rec s1 0 1 >in
+	run og-metric -i 1h -M meta -x 'x=nan*gridImport' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=nan*gridImport': bad factor 'nan' (not a finite number)"
+	run og-metric -i 1h -M meta -x 'x=gridImport*NaN' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=gridImport*NaN': bad factor 'NaN' (not a finite number)"
+	run og-metric -i 1h -M meta -x 'x=-inf*gridImport' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=-inf*gridImport': bad factor 'inf' (not a finite number)"
+	run og-metric -i 1h -M meta -x 'x=gridImport/Infinity' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=gridImport/Infinity': bad factor 'Infinity' (not a finite number)"
+	run og-metric -i 1h -M meta -x 'x=1e999*gridImport' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=1e999*gridImport': bad factor '1e999' (not a finite number)"
+	run og-metric -i 1h -M meta -x 'x=1e200*1e200*gridImport' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=1e200*1e200*gridImport': factors multiply beyond the range of a double at '1e200*gridImport'"
+	# a category that only begins like one is still a category
+	run og-metric -i 1h -M meta -x 'x=infoo' in
+	assert_failure 2
+	assert_output --partial "unknown category 'infoo'"
+	# tiny factors are finite: 1e-999 is 0
+	run og-metric -i 1h -M meta -x 'x=1e-999*gridImport+gridImport' in
+	assert_success
+	assert_output "$(rec A/x 0 1.0)"
+}
+
 @test "a bad line in the sheet is an error naming file and line" {
 	meta >meta
 	printf 's8\tE\tgridCons\telectricity\n' >>meta
