@@ -5,6 +5,7 @@
  * gridGas*10, 0.5*gridCons/2.  Parsing returns what is wrong instead of
  * exiting, so that any string can be thrown at it. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,41 @@ fail(char *why, size_t whysize, const char *what, const char *at)
 	else
 		snprintf(why, whysize, "%s at end", what);
 	return why;
+}
+
+/* A factor must be a finite number: nan or inf would make every value of
+ * the metric nan or inf, whatever the data. */
+static const char *
+bad_factor(char *why, size_t whysize, const char *p, size_t len)
+{
+	snprintf(why, whysize, "bad factor '%.*s' (not a finite number)",
+	    len > 20 ? 20 : (int)len, p);
+	return why;
+}
+
+/* nan, inf and infinity read as numbers, not as categories */
+static int
+nonfinite_name(const char *p, size_t len)
+{
+	return (len == 3 && (strncasecmp(p, "nan", 3) == 0 ||
+	    strncasecmp(p, "inf", 3) == 0)) ||
+	    (len == 8 && strncasecmp(p, "infinity", 8) == 0);
+}
+
+/* Is the number text p (len bytes) beyond the range of a double? */
+static int
+overflows(const char *p, size_t len)
+{
+	char *copy = og_malloc(len + 1), *end;
+	double v;
+	int inf;
+
+	memcpy(copy, p, len);
+	copy[len] = '\0';
+	v = strtod(copy, &end);
+	inf = end == copy + len && isinf(v);
+	free(copy);
+	return inf;
 }
 
 static int
@@ -88,8 +124,10 @@ parse_term(const char **pp, double sign, struct og_expr *e, char *why,
 	for (;;) {
 		p = skip_space(p);
 		if ((len = number_len(p)) > 0) {
-			if (og_parse_value(p, len, &v) < 0 || v != v)
-				return fail(why, whysize, "bad number", p);
+			if (og_parse_value(p, len, &v) < 0)
+				return overflows(p, len) ?
+				    bad_factor(why, whysize, p, len) :
+				    fail(why, whysize, "bad number", p);
 			if (op == '/') {
 				if (v == 0)
 					return fail(why, whysize,
@@ -98,10 +136,15 @@ parse_term(const char **pp, double sign, struct og_expr *e, char *why,
 			} else {
 				factor *= v;
 			}
+			if (isinf(factor))
+				return fail(why, whysize, "factors multiply "
+				    "beyond the range of a double", p);
 		} else if (isalpha((unsigned char)*p) || *p == '_') {
 			for (len = 0; isalnum((unsigned char)p[len]) ||
 			    p[len] == '_'; len++)
 				;
+			if (nonfinite_name(p, len))
+				return bad_factor(why, whysize, p, len);
 			if (op == '/')
 				return fail(why, whysize,
 				    "division by a category", p);

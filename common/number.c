@@ -86,9 +86,31 @@ parse_slow(const char *s, size_t len, double *v)
 	return 0;
 }
 
-/* Reads a decimal in the C locale ("42", "-0.5", "1e-3") or "nan". */
-int
-og_parse_value(const char *s, size_t len, double *v)
+/*
+ * n * 10^-d correctly rounded, for 2^53 < n < 2^64 and d <= 19.  With n
+ * shifted to fill 64 bits and 2^shift <= 10^d < 2^(shift + 1), the
+ * quotient has 63 or 64 bits; its lowest bit is set if the division left a
+ * remainder, so that the one rounding to 53 bits sees whether the exact
+ * value is above, below or at a tie.
+ */
+static double
+divide_pow10(uint64_t n, int d)
+{
+	int lead = __builtin_clzll(n), shift = 63 - __builtin_clzll(pow10_u64[d]);
+	u128 num = (u128)(n << lead) << shift;
+	uint64_t q = (uint64_t)(num / pow10_u64[d]);
+	uint64_t scale = (uint64_t)(1023 - lead - shift) << 52;
+	double unit;
+
+	if ((u128)q * pow10_u64[d] != num)
+		q |= 1;
+	memcpy(&unit, &scale, sizeof unit);	/* 2^-(lead + shift) */
+	return (double)q * unit;
+}
+
+/* Any decimal, with 19 digits taken exactly and the rest to strtod. */
+static int
+parse_general(const char *s, size_t len, double *v)
 {
 	const char *p = s, *end = s + len;
 	uint64_t m = 0;
@@ -169,6 +191,97 @@ og_parse_value(const char *s, size_t len, double *v)
 		}
 	}
 	return parse_slow(s, len, v);
+}
+
+/*
+ * Eight digits at p, read as one little-endian word: each byte less '0'
+ * is a digit, and neighbours are combined pairwise, 10 * a + b in 16-bit
+ * lanes, then 100 * a + b in 32-bit lanes, then 10000 * a + b.
+ */
+static int
+eight_digits(const char *p, uint64_t *v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t high = 0xf0f0f0f0f0f0f0f0, zeros = 0x3030303030303030;
+	uint64_t w;
+
+	memcpy(&w, p, sizeof w);
+	/* '0' to '9' are 0x30 to 0x39: high nibble 3, and 3 still after + 6 */
+	if ((w & high) != zeros || ((w + 0x0606060606060606) & high) != zeros)
+		return 0;
+	w -= zeros;
+	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ff;
+	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffff;
+	*v = (w * 10000 + (w >> 32)) & 0xffffffff;
+	return 1;
+#else
+	(void)p, (void)v;
+	return 0;
+#endif
+}
+
+static inline const char *
+scan_digits(const char *p, const char *end, uint64_t *n)
+{
+	uint64_t v = 0, eight;
+
+	while (end - p >= 8 && eight_digits(p, &eight)) {
+		v = v * 100000000 + eight;
+		p += 8;
+	}
+	for (; p < end && (unsigned char)(*p - '0') < 10; p++)
+		v = v * 10 + (*p - '0');
+	*n = v;
+	return p;
+}
+
+const char *
+og_scan_digits(const char *p, const char *end, uint64_t *n)
+{
+	return scan_digits(p, end, n);
+}
+
+/*
+ * The common case, at most 19 digits and no exponent: the digits fit in
+ * 64 bits, and up to 2^53 they and 10^d are exact doubles, so that one
+ * division rounds correctly.
+ */
+const char *
+og_scan_value(const char *p, const char *end, double *v)
+{
+	const char *sign = p, *q;
+	uint64_t n, frac = 0;
+	int count, d = 0;
+	double x;
+
+	if (p < end && (*p == '-' || *p == '+'))
+		p++;
+	q = scan_digits(p, end, &n);
+	count = q - p;
+	if (q < end && *q == '.') {
+		p = scan_digits(q + 1, end, &frac);
+		d = p - q - 1;
+		count += d;
+		q = p;
+	}
+	if (count == 0 || count > 19)
+		return NULL;
+	n = n * pow10_u64[d] + frac;
+	if (n <= (uint64_t)1 << 53)
+		x = (double)n / exact10[d];
+	else
+		x = divide_pow10(n, d);
+	*v = *sign == '-' ? -x : x;
+	return q;
+}
+
+/* Reads a decimal in the C locale ("42", "-0.5", "1e-3") or "nan". */
+int
+og_parse_value(const char *s, size_t len, double *v)
+{
+	if (og_scan_value(s, s + len, v) == s + len)
+		return 0;
+	return parse_general(s, len, v);
 }
 
 int

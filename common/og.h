@@ -32,9 +32,15 @@ char *og_strdup(const char *s);
 
 /* number.c: exact decimal <-> double.  Values print as the shortest decimal
  * that reads back to the same double, in the style of Python's repr():
- * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan". */
+ * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan".  og_scan_digits reads
+ * the digits from p on (before end) as an integer modulo 2^64 and returns
+ * where they stop; og_scan_value reads a plain decimal there (a sign, at
+ * most 19 digits and a point) and returns where it stops, or NULL if there
+ * is none: og_parse_value may still read it. */
 #define OG_NUMBER_MAX 32
 int og_parse_value(const char *s, size_t len, double *v);
+const char *og_scan_digits(const char *p, const char *end, uint64_t *n);
+const char *og_scan_value(const char *p, const char *end, double *v);
 size_t og_format_value(char *buf, double v);
 int og_parse_int64(const char *s, size_t len, int64_t *v);
 size_t og_format_int64(char *buf, int64_t v);
@@ -54,13 +60,18 @@ void og_set_zone(const char *zone);
 
 /* record.c: the record format KEY<TAB>TIME<TAB>VALUE<LF>.
  * og_parse_record checks one line (without its LF) and returns NULL or a
- * description of what is wrong; the reader dies naming input and line. */
+ * description of what is wrong; the reader dies naming input and line.
+ * og_read_record's key stays valid until the next read; records of one run
+ * (consecutive records of a reader with one key) share a run number, which
+ * no other run in the process has, so a caller can know the key unchanged
+ * without comparing it.  og_parse_record sets run to 0: no run. */
 #define OG_KEY_MAX 255
 struct og_record {
 	const char *key;
 	size_t keylen;
 	int64_t time;
 	double value;
+	uint64_t run;
 };
 struct og_reader {
 	int fd;
@@ -69,6 +80,9 @@ struct og_reader {
 	size_t cap, start, end;
 	uintmax_t lineno;
 	int eof;
+	char key[OG_KEY_MAX + 1];	/* the key of the current run */
+	size_t keylen;
+	uint64_t run;
 };
 const char *og_parse_record(const char *line, size_t len, struct og_record *r,
     char *why, size_t whysize);
@@ -369,6 +383,7 @@ struct og_series_set {
 	void (*opened)(void *ctx, struct og_series *k, int64_t start);
 	void *ctx;
 	struct og_series **table, **order, *last;
+	uint64_t run;		/* the record run whose key last is */
 	size_t cap, n;
 };
 void og_series_init(struct og_series_set *set);

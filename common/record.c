@@ -61,6 +61,7 @@ og_parse_record(const char *line, size_t len, struct og_record *r, char *why,
 		return "missing TIME and VALUE fields";
 	r->key = line;
 	r->keylen = tab1 - line;
+	r->run = 0;
 	if (r->keylen == 0)
 		return "empty key";
 	if (r->keylen > OG_KEY_MAX)
@@ -108,6 +109,7 @@ og_reader_close(struct og_reader *rd)
 		close(rd->fd);
 	/* lines may have held tokens: leave none in freed memory */
 	explicit_bzero(rd->buf, rd->cap + 1);
+	explicit_bzero(rd->key, sizeof rd->key);
 	free(rd->buf);
 	rd->buf = NULL;
 }
@@ -162,17 +164,83 @@ og_read_line(struct og_reader *rd, size_t *len)
 	}
 }
 
+static uint64_t runs;
+
+/* memcmp(a, b, n) == 0 for a short key, without the call: in words, the
+ * last of which may overlap the one before */
+static int
+same_key(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return 0;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return 0;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return u == v;
+	}
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * Most lines have the key of the line before, already checked: only their
+ * time (Unix seconds) and value are parsed, straight from the buffer.
+ * Anything else, and a line not yet read whole, goes the way
+ * og_parse_record checks, with its messages.
+ */
 int
 og_read_record(struct og_reader *rd, struct og_record *r)
 {
-	char why[256];
-	const char *err;
-	size_t len;
-	char *line;
+	char why[256], *line = rd->buf + rd->start, *lim = rd->buf + rd->end;
+	const char *err, *p, *q;
+	size_t len, n = rd->keylen;
+	uint64_t t;
 
+	if (n && lim - line > (ptrdiff_t)n && line[n] == '\t' &&
+	    same_key(line, rd->key, n)) {
+		p = og_scan_digits(line + n + 1, lim, &t);
+		if (p < lim && *p == '\t' && p > line + n + 1 &&
+		    p - line - n - 1 <= 18 &&
+		    (q = og_scan_value(p + 1, lim, &r->value)) && q < lim &&
+		    *q == '\n') {
+			rd->start = q + 1 - rd->buf;
+			rd->lineno++;
+			r->key = rd->key;
+			r->keylen = n;
+			r->time = (int64_t)t;
+			r->run = rd->run;
+			return 1;
+		}
+	}
 	if (!(line = og_read_line(rd, &len)))
 		return 0;
 	if ((err = og_parse_record(line, len, r, why, sizeof why)))
 		og_die("%s:%ju: %s", rd->name, rd->lineno, err);
+	if (r->keylen != n || memcmp(r->key, rd->key, n) != 0) {
+		memcpy(rd->key, r->key, r->keylen);
+		rd->keylen = r->keylen;
+		rd->run = ++runs;
+	}
+	r->key = rd->key;
+	r->run = rd->run;
 	return 1;
 }

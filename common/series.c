@@ -59,6 +59,7 @@ og_series_get(struct og_series_set *set, const char *key, size_t len)
 	uint64_t h;
 	size_t j;
 
+	set->run = 0;
 	if (k && k->keylen == len && memcmp(k->key, key, len) == 0)
 		return k;
 	h = hash_key(key, len);
@@ -96,6 +97,22 @@ bucket_end(struct og_series_set *set, int64_t start)
 	if (set->profile)
 		return start + set->profile;
 	return og_interval_next(&set->iv, start);
+}
+
+/* The start of t's bucket, read off k's newest open bucket when that holds
+ * t: calendar buckets cost calls to localtime, so their edges are computed
+ * once per bucket, not once per sample. */
+static int64_t
+start_of(struct og_series_set *set, struct og_series *k, int64_t t)
+{
+	struct og_state *newest;
+
+	if (k->nopen && !set->profile) {
+		newest = &k->open[k->nopen - 1];
+		if (t >= newest->start && t < newest->end)
+			return newest->start;
+	}
+	return bucket_start(set, t);
 }
 
 static void
@@ -180,11 +197,11 @@ counter_segment(struct og_series_set *set, struct og_series *k, int64_t t0,
 	struct og_state *st;
 
 	if (t1 == t0) {
-		if (delta > 0 && (st = bucket(set, k, bucket_start(set, t1))))
+		if (delta > 0 && (st = bucket(set, k, start_of(set, k, t1))))
 			og_state_add(st, t1, delta, 0);
 		return;
 	}
-	for (s = bucket_start(set, t0); s < t1; s = e) {
+	for (s = start_of(set, k, t0); s < t1; s = e) {
 		if (!(st = bucket(set, k, s)))
 			og_die("counter bucket %lld already written",
 			    (long long)s);
@@ -219,7 +236,11 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 	struct og_state *st;
 
 	check_time(r, name, line);
-	k = og_series_get(set, r->key, r->keylen);
+	if (r->run && r->run == set->run)
+		k = set->last;
+	else
+		k = og_series_get(set, r->key, r->keylen);
+	set->run = r->run;
 
 	if (set->counter) {
 		if (isnan(r->value))

@@ -198,12 +198,13 @@ og_parse_time_arg(const char *s, int64_t *t)
 
 /*
  * Seconds east of UTC in the local zone at t.  Records come in time order,
- * so the offset of the last hour asked for is kept, once its two ends agree.
+ * so the offsets of recently asked hours are kept (once the two ends of the
+ * hour agree), a slot per hour modulo HOURS_KEPT.  Converting a local time
+ * asks for three hours at once: a day before, a day after and the hour
+ * itself.  The first two are 48 hours apart, so HOURS_KEPT must not divide
+ * 48, or they take the same slot and push each other out every time.
  */
-/* Offsets of recently asked hours, a slot per hour modulo HOURS_KEPT:
- * converting a local time asks for three hours at once (a day before, a
- * day after, the hour itself), so one slot alone would thrash. */
-#define HOURS_KEPT 16
+#define HOURS_KEPT 64
 static struct {
 	int64_t start, off;	/* start 1: empty */
 } hours[HOURS_KEPT] = { [0 ... HOURS_KEPT - 1] = { 1, 0 } };

@@ -175,47 +175,10 @@ merge_input(struct og_series_set *set, struct og_reader *rd, const char *sig)
 	}
 }
 
-/*
- * og_read_record, faster for the common case of a line with the key of the
- * line before: the key is known good, so only time and value are parsed.
- * Anything unusual goes the checked way, with its messages.
- */
-static int
-read_record(struct og_reader *rd, struct og_record *r, char *lastkey,
-    size_t *lastlen)
-{
-	char why[256], *line, *p, *digits;
-	const char *err;
-	size_t len, n = *lastlen;
-	int64_t t = 0;
-
-	if (!(line = og_read_line(rd, &len)))
-		return 0;
-	if (n && len > n && line[n] == '\t' && memcmp(line, lastkey, n) == 0) {
-		for (p = digits = line + n + 1; *p >= '0' && *p <= '9'; p++)
-			t = t * 10 + (*p - '0');
-		if (*p == '\t' && p > digits && p - digits <= 18 &&
-		    og_parse_value(p + 1, line + len - p - 1, &r->value) == 0) {
-			r->time = t;
-			r->key = lastkey;
-			r->keylen = n;
-			return 1;
-		}
-	}
-	if ((err = og_parse_record(line, len, r, why, sizeof why)))
-		og_die("%s:%ju: %s", rd->name, rd->lineno, err);
-	memcpy(lastkey, r->key, r->keylen);
-	*lastlen = r->keylen;
-	r->key = lastkey;
-	return 1;
-}
-
 static void
 read_input(struct og_series_set *set, const char *path, int merge,
     int transform, const char *sig)
 {
-	char lastkey[OG_KEY_MAX + 1];
-	size_t lastlen = 0;
 	struct og_reader rd;
 	struct og_record r;
 
@@ -223,7 +186,7 @@ read_input(struct og_series_set *set, const char *path, int merge,
 	if (merge) {
 		merge_input(set, &rd, sig);
 	} else {
-		while (read_record(&rd, &r, lastkey, &lastlen)) {
+		while (og_read_record(&rd, &r)) {
 			if (transform)
 				og_series_sample(set, &r, rd.name, rd.lineno);
 			else if (!set->window || og_window_has(&set->win, r.time))

@@ -342,9 +342,10 @@ LONGKEY40=$(printf 'a%.0s' $(seq 40))
 	bad 'x=' 'expected a category or a number at end'
 	bad 'x=(gridImport)' "expected a category or a number at '(gridImport)'"
 	bad 'x=gridImport=gridImport' "expected + or - at '=gridImport'"
-	bad 'x=1e999*gridImport' "bad number at '1e999*gridImport'"
-	# needs fixing: nan is a number here, not a category
-	bad 'x=nan*gridImport' "product of two categories at 'gridImport'"
+	bad 'x=1.2.3*gridImport' "bad number at '1.2.3*gridImport'"
+	bad 'x=1e999*gridImport' "bad factor '1e999' (not a finite number)"
+	bad 'x=nan*gridImport' "bad factor 'nan' (not a finite number)"
+	bad 'x=inf*gridImport' "bad factor 'inf' (not a finite number)"
 	# what is valid: unary minus, factors, division by a number, long sums
 	run og-metric -i 1h -M meta -x 'x=-gridImport' -x 'y=2*gridImport-0.5*gridImport' -x 'z=gridImport/2' in
 	assert_success

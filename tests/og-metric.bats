@@ -275,6 +275,36 @@ PY
 	assert_output "$(rec k 0 14.0)"
 }
 
+@test "-d output piped into -P and -i gives profiles and days of consumption" {
+	# readings every 15 minutes for two days (UTC): +10 per quarter on
+	# day 0; on day 1 +30 per quarter until 11:45, a reset to 7 at 12:00
+	# (the quarter 11:45-12:00 adds 0), then +20 per quarter
+	awk 'BEGIN {
+		for (i = 0; i <= 192; i++) {
+			c = i == 0 ? 0 : i <= 96 ? c + 10 : i <= 143 ? c + 30 : \
+			    i == 144 ? 7 : c + 20
+			printf "k\t%d\t%d\n", 900 * i, c
+		}
+	}' >in
+	# profile: slots 00:00-11:30 (0 to 41400) (10 + 30) / 2 = 20, slot
+	# 11:45 (42300) (10 + 0) / 2 = 5, slots 12:00-23:45 (10 + 20) / 2 = 15
+	awk 'BEGIN {
+		for (s = 0; s < 96; s++)
+			printf "k\t%d\t%s\n", 900 * s, s < 47 ? "20.0" : s == 47 ? "5.0" : "15.0"
+	}' >expected
+	og-metric -d -i 15min in | og-metric -z UTC -P 15min >out
+	cmp expected out
+	# days: 96 * 10 = 960; 47 * 30 + 0 + 48 * 20 = 2370, as -d -i 1d gives
+	run sh -c 'og-metric -d -i 15min in | og-metric -z UTC -i 1d -a sum'
+	assert_success
+	assert_output "$(rec k 0 960.0 k 86400 2370.0)"
+	run og-metric -z UTC -d -i 1d in
+	assert_output "$(rec k 0 960.0 k 86400 2370.0)"
+	# a window: the mornings 00:00-12:00 only, 48 * 10 and 47 * 30 + 0
+	run sh -c 'og-metric -d -i 15min in | og-metric -z UTC -w 00:00-12:00 -i 1d -a sum'
+	assert_output "$(rec k 0 480.0 k 86400 1410.0)"
+}
+
 @test "-d: input out of time order is an error naming the line" {
 	rec k 0 1 j 5 1 k 3600 2 k 1800 3 >in
 	run og-metric -d -i 1h in
@@ -419,6 +449,37 @@ meta() {
 	run og-metric -i 1h -x 'x=gridNet' in
 	assert_failure 2
 	assert_output "og-metric: -x needs -M"
+}
+
+@test "a factor that is not a finite number is a usage error naming it" {
+	meta >meta
+	rec s1 0 1 >in
+	run og-metric -i 1h -M meta -x 'x=nan*gridImport' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=nan*gridImport': bad factor 'nan' (not a finite number)"
+	run og-metric -i 1h -M meta -x 'x=gridImport*NaN' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=gridImport*NaN': bad factor 'NaN' (not a finite number)"
+	run og-metric -i 1h -M meta -x 'x=-inf*gridImport' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=-inf*gridImport': bad factor 'inf' (not a finite number)"
+	run og-metric -i 1h -M meta -x 'x=gridImport/Infinity' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=gridImport/Infinity': bad factor 'Infinity' (not a finite number)"
+	run og-metric -i 1h -M meta -x 'x=1e999*gridImport' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=1e999*gridImport': bad factor '1e999' (not a finite number)"
+	run og-metric -i 1h -M meta -x 'x=1e200*1e200*gridImport' in
+	assert_failure 2
+	assert_output "og-metric: bad metric 'x=1e200*1e200*gridImport': factors multiply beyond the range of a double at '1e200*gridImport'"
+	# a category that only begins like one is still a category
+	run og-metric -i 1h -M meta -x 'x=infoo' in
+	assert_failure 2
+	assert_output --partial "unknown category 'infoo'"
+	# tiny factors are finite: 1e-999 is 0
+	run og-metric -i 1h -M meta -x 'x=1e-999*gridImport+gridImport' in
+	assert_success
+	assert_output "$(rec A/x 0 1.0)"
 }
 
 @test "a bad line in the sheet is an error naming file and line" {

@@ -150,6 +150,30 @@ bad_input() {	# bad_input LINE MESSAGE: the line is refused on line 2
 	bad_input 'k\t5\t1\r' 'CR at end of line (DOS line ends?)'
 }
 
+bad_after_key() {	# bad_after_key LINE MESSAGE: refused after a line of its key
+	printf 'k\t1\t1\n%b\nk\t3\t3\n' "$1" >in
+	run og-metric in
+	assert_failure 1
+	assert_output "og-metric: in:2: $2"
+}
+
+@test "a line of the key before is read quickly, but checked as any other" {
+	bad_after_key 'k\t5\t1\r' 'CR at end of line (DOS line ends?)'
+	bad_after_key 'k\t5\t1\t2' 'more than three fields'
+	bad_after_key 'k\t5' 'missing VALUE field'
+	bad_after_key 'k\t\t1' "bad time ''"
+	bad_after_key 'k\t12345678901234567890\t1' "bad time '12345678901234567890'"
+	bad_after_key 'k\t5\t' "bad value ''"
+	bad_after_key 'k\t5\t1.5.' "bad value '1.5.'"
+	bad_after_key 'k\t5\t--1' "bad value '--1'"
+	bad_after_key 'k\t5\t1e999' "bad value '1e999'"
+	printf 'k\t1\t1\nk\t0012\t-0\nk\t-3\t.5\nk\t4\t5.\nk\t5\t+7\nk\t6\t1e3\nk\t7\t12345678901234567.5\nk\t8\tnan\nkk\t9\t1\n' >in
+	run og-metric in
+	assert_success
+	assert_output "$(rec k 1 1.0 k 12 -0.0 k -3 0.5 k 4 5.0 k 5 7.0 \
+	    k 6 1000.0 k 7 1.2345678901234568e+16 k 8 nan kk 9 1.0)"
+}
+
 @test "a last line without newline is still a record" {
 	printf 'k\t1\t1\nk\t2\t2' >in
 	run og-metric in
