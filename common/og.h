@@ -32,12 +32,16 @@ char *og_strdup(const char *s);
 
 /* number.c: exact decimal <-> double.  Values print as the shortest decimal
  * that reads back to the same double, in the style of Python's repr():
- * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan". */
+ * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan".  og_format_decimal
+ * prints the double d / 10^s so, faster, where |d| < 10^15, or returns 0;
+ * og_put_digits writes the last count digits of n, zeros included. */
 #define OG_NUMBER_MAX 32
 int og_parse_value(const char *s, size_t len, double *v);
 size_t og_format_value(char *buf, double v);
 int og_parse_int64(const char *s, size_t len, int64_t *v);
 size_t og_format_int64(char *buf, int64_t v);
+size_t og_format_decimal(char *buf, int64_t d, int s);
+void og_put_digits(char *buf, uint64_t n, int count);
 
 /* timefmt.c: Unix seconds <-> ISO 8601 and civil dates.
  * og_parse_time_iso needs an explicit offset or Z; og_parse_time_arg also
