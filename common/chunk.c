@@ -346,6 +346,20 @@ const char *
 og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
     int64_t *t, double *v, size_t *count)
 {
+	int scale;
+
+	return og_chunk_decode_decimal(c, len, scratch, t, v, NULL, &scale,
+	    count);
+}
+
+/* The same, and where the values are decimals v[i] = d[i] / 10^scale
+ * gives d (if not NULL) and scale, which is -1 otherwise: they print
+ * faster from d than from v. */
+const char *
+og_chunk_decode_decimal(const unsigned char *c, size_t len,
+    struct og_buf *scratch, int64_t *t, double *v, int64_t *dec, int *scalep,
+    size_t *count)
+{
 	struct og_chunk_info ci;
 	const char *err;
 	const unsigned char *p, *end;
@@ -390,6 +404,7 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 	}
 	if (t[n - 1] != ci.tmax)
 		return "times do not end at the header's last time";
+	*scalep = -1;
 	if (og_get_varint(&p, end, &u) < 0 || u > n)
 		return "bad nan column";
 	nans = u;
@@ -432,7 +447,10 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 			    (int64_t)((uint64_t)d + (uint64_t)og_unzigzag(u)) :
 			    og_unzigzag(u);
 			v[i] = (double)d / exact10[scale];
+			if (dec)
+				dec[i] = d;
 		}
+		*scalep = scale;
 	}
 	if (p != end)
 		return "trailing bytes in chunk";

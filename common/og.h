@@ -268,6 +268,9 @@ const char *og_chunk_header(const unsigned char *h, size_t len,
     struct og_chunk_info *ci);
 const char *og_chunk_decode(const unsigned char *c, size_t len,
     struct og_buf *scratch, int64_t *t, double *v, size_t *count);
+const char *og_chunk_decode_decimal(const unsigned char *c, size_t len,
+    struct og_buf *scratch, int64_t *t, double *v, int64_t *d, int *scale,
+    size_t *count);
 uint32_t og_get_le32(const unsigned char *p);
 uint64_t og_get_le64(const unsigned char *p);
 void og_put_le32(unsigned char *p, uint32_t v);
@@ -461,7 +464,8 @@ void og_pack_merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
     const double *v, size_t n);
 int og_pack_finish(struct og_store *s, struct og_packkey *k);
 void og_pack_read_chunk(struct og_store *s, int fd, const char *name,
-    const struct og_chunkref *ref, int64_t *t, double *v, size_t *n);
+    const struct og_chunkref *ref, int64_t *t, double *v, int64_t *d,
+    int *scale, size_t *n);
 
 /* json.c: a strict JSON reader (RFC 8259) into a flat token array, the
  * root at index 0.  An array's or object's size counts its elements or

@@ -87,7 +87,7 @@ load_chunk(struct key *k)
 		k->v = og_reallocarray(NULL, OG_CHUNK_POINTS, sizeof *k->v);
 	}
 	og_pack_read_chunk(&store, k->fd, k->name, &k->meta.chunks[k->next++],
-	    k->t, k->v, &k->n);
+	    k->t, k->v, NULL, NULL, &k->n);
 	for (k->i = 0; k->i < k->n && k->t[k->i] < start; k->i++)
 		;
 	while (has_end && k->n > k->i && k->t[k->n - 1] >= end)
