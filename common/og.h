@@ -90,6 +90,8 @@ void og_out_char(int c);
 void og_out_time(int64_t t);
 void og_out_value(double v);
 void og_out_record(const char *key, size_t keylen, int64_t t, double v);
+void og_out_records(const char *key, size_t keylen, const int64_t *t,
+    const double *v, const int64_t *d, int scale, size_t n);
 void og_out_flush(void);
 void og_out_close(void);
 

@@ -1,5 +1,6 @@
 /* output.c: records to stdout through one buffer; every write is checked. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -107,6 +108,60 @@ og_out_record(const char *key, size_t keylen, int64_t t, double v)
 	p += og_format_value(p, v);
 	*p++ = '\n';
 	outlen = p - outbuf;
+}
+
+/*
+ * n records of one key, which one chunk of a store holds: its times share
+ * their leading digits and its values often repeat, so both are formatted
+ * once and copied after, whole blocks at a time (the buffer has room past
+ * a record).  Where scale >= 0 the values are decimals d[i] / 10^scale.
+ */
+void
+og_out_records(const char *key, size_t keylen, const int64_t *t,
+    const double *v, const int64_t *d, int scale, size_t n)
+{
+	char head[OG_KEY_MAX + 1 + 32], high[32], val[OG_NUMBER_MAX], *p;
+	size_t i, j, headlen = keylen + 1, highlen = 0, vallen = 0;
+	int64_t thigh = -1;
+	uint64_t bits, last = 0;
+
+	if (keylen > OG_KEY_MAX)
+		og_die("key '%.40s...' longer than %d bytes", key, OG_KEY_MAX);
+	memcpy(head, key, keylen);
+	head[keylen] = '\t';
+	for (i = 0; i < n; i++) {
+		if (OUT_SIZE - outlen < RECORD_MAX + keylen)
+			og_out_flush();
+		p = outbuf + outlen;
+		for (j = 0; j < headlen; j += 16)
+			memcpy(p + j, head + j, 16);
+		p += headlen;
+		if (og_iso_times || t[i] < 10000) {
+			p += format_time(p, t[i]);
+		} else {
+			if (t[i] / 10000 != thigh) {
+				thigh = t[i] / 10000;
+				highlen = og_format_int64(high, thigh);
+			}
+			memcpy(p, high, 16);
+			og_put_digits(p + highlen, (uint64_t)(t[i] % 10000), 4);
+			p += highlen + 4;
+		}
+		*p++ = '\t';
+		memcpy(&bits, &v[i], sizeof bits);
+		if (bits != last || vallen == 0) {
+			last = bits;
+			vallen = 0;
+			if (scale >= 0 && !isnan(v[i]))
+				vallen = og_format_decimal(val, d[i], scale);
+			if (vallen == 0)
+				vallen = og_format_value(val, v[i]);
+		}
+		memcpy(p, val, sizeof val);
+		p += vallen;
+		*p++ = '\n';
+		outlen = p - outbuf;
+	}
 }
 
 /* At the end of every tool: whatever stdio or the buffer holds must reach
