@@ -194,7 +194,7 @@ og_parse_int64(const char *s, size_t len, int64_t *v)
 	return 0;
 }
 
-static const char digit_pairs[] =
+const char og_digit_pairs[200] =
     "0001020304050607080910111213141516171819"
     "2021222324252627282930313233343536373839"
     "4041424344454647484950515253545556575859"
@@ -216,10 +216,10 @@ put8(char *end, uint32_t group)
 {
 	uint32_t hi = group / 10000, lo = group % 10000;
 
-	memcpy(end - 2, digit_pairs + 2 * (lo % 100), 2);
-	memcpy(end - 4, digit_pairs + 2 * (lo / 100), 2);
-	memcpy(end - 6, digit_pairs + 2 * (hi % 100), 2);
-	memcpy(end - 8, digit_pairs + 2 * (hi / 100), 2);
+	memcpy(end - 2, og_digit_pairs + 2 * (lo % 100), 2);
+	memcpy(end - 4, og_digit_pairs + 2 * (lo / 100), 2);
+	memcpy(end - 6, og_digit_pairs + 2 * (hi % 100), 2);
+	memcpy(end - 8, og_digit_pairs + 2 * (hi / 100), 2);
 }
 
 /* Writes the last count digits of n so that they end at end, and returns
@@ -234,7 +234,7 @@ put_digits(char *end, uint64_t n, int count)
 	}
 	for (; count >= 2; count -= 2) {
 		end -= 2;
-		memcpy(end, digit_pairs + 2 * (n % 100), 2);
+		memcpy(end, og_digit_pairs + 2 * (n % 100), 2);
 		n /= 100;
 	}
 	if (count) {
@@ -242,12 +242,6 @@ put_digits(char *end, uint64_t n, int count)
 		n /= 10;
 	}
 	return n;
-}
-
-void
-og_put_digits(char *buf, uint64_t n, int count)
-{
-	put_digits(buf + count, n, count);
 }
 
 static size_t
@@ -470,12 +464,34 @@ og_format_decimal(char *buf, int64_t d, int s)
 		u /= 10;
 		s--;
 	}
+	if (s > 4 && u < pow10_u64[s - 4])
+		return 0;
+	if (u < 100000000 && s <= 8) {
+		/* most meter values: their 8 digits, zeros in front, placed
+		 * by copies of 8 bytes that the later ones partly overwrite */
+		char digits[16] = { 0 };
+		int len = digit_count(u);
+
+		put8(digits + 8, (uint32_t)u);
+		if (len <= s) {
+			memcpy(p, "0.", 2);
+			memcpy(p + 2, digits + 8 - s, 8);
+			return p - buf + 2 + s;
+		}
+		memcpy(p, digits + 8 - len, 8);
+		p += len - s;
+		*p++ = '.';
+		if (s == 0) {
+			*p = '0';
+			return p - buf + 1;
+		}
+		memcpy(p, digits + 8 - s, 8);
+		return p - buf + s;
+	}
 	if (s == 0) {
 		p += format_u64(p, u);
 		memcpy(p, ".0", 2);
 		return p - buf + 2;
 	}
-	if (s > 4 && u < pow10_u64[s - 4])
-		return 0;
 	return p - buf + format_fixed(p, u, s);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #define OG_VERSION "0.1"
@@ -34,14 +35,27 @@ char *og_strdup(const char *s);
  * that reads back to the same double, in the style of Python's repr():
  * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan".  og_format_decimal
  * prints the double d / 10^s so, faster, where |d| < 10^15, or returns 0;
- * og_put_digits writes the last count digits of n, zeros included. */
+ * og_put_digits writes the last count digits of n, zeros included, inline
+ * for printing loops. */
 #define OG_NUMBER_MAX 32
 int og_parse_value(const char *s, size_t len, double *v);
 size_t og_format_value(char *buf, double v);
 int og_parse_int64(const char *s, size_t len, int64_t *v);
 size_t og_format_int64(char *buf, int64_t v);
 size_t og_format_decimal(char *buf, int64_t d, int s);
-void og_put_digits(char *buf, uint64_t n, int count);
+extern const char og_digit_pairs[200];	/* "00" to "99" */
+
+static inline void
+og_put_digits(char *buf, uint32_t n, int count)
+{
+	for (buf += count; count >= 2; count -= 2) {
+		buf -= 2;
+		memcpy(buf, og_digit_pairs + 2 * (n % 100), 2);
+		n /= 100;
+	}
+	if (count)
+		buf[-1] = '0' + n % 10;
+}
 
 /* timefmt.c: Unix seconds <-> ISO 8601 and civil dates.
  * og_parse_time_iso needs an explicit offset or Z; og_parse_time_arg also

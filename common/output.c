@@ -120,31 +120,38 @@ void
 og_out_records(const char *key, size_t keylen, const int64_t *t,
     const double *v, const int64_t *d, int scale, size_t n)
 {
-	char head[OG_KEY_MAX + 1 + 32], high[32], val[OG_NUMBER_MAX], *p;
+	char head[OG_KEY_MAX + 1 + 32], high[32], val[OG_NUMBER_MAX];
+	char *p = outbuf + outlen, *full;
 	size_t i, j, headlen = keylen + 1, highlen = 0, vallen = 0;
-	int64_t thigh = -1;
-	uint64_t bits, last = 0;
+	int64_t base = 0;	/* of the times whose high digits are in high */
+	uint64_t tail, bits, last = 0;
+	int iso = og_iso_times;
 
 	if (keylen > OG_KEY_MAX)
 		og_die("key '%.40s...' longer than %d bytes", key, OG_KEY_MAX);
 	memcpy(head, key, keylen);
 	head[keylen] = '\t';
+	full = outbuf + OUT_SIZE - RECORD_MAX - keylen;
 	for (i = 0; i < n; i++) {
-		if (OUT_SIZE - outlen < RECORD_MAX + keylen)
+		if (p > full) {
+			outlen = p - outbuf;
 			og_out_flush();
-		p = outbuf + outlen;
+			p = outbuf;
+		}
 		for (j = 0; j < headlen; j += 16)
 			memcpy(p + j, head + j, 16);
 		p += headlen;
-		if (og_iso_times || t[i] < 10000) {
+		if (iso || t[i] < 10000) {
 			p += format_time(p, t[i]);
 		} else {
-			if (t[i] / 10000 != thigh) {
-				thigh = t[i] / 10000;
-				highlen = og_format_int64(high, thigh);
+			tail = (uint64_t)t[i] - (uint64_t)base;
+			if (tail >= 10000) {
+				tail = t[i] % 10000;
+				base = t[i] - tail;
+				highlen = og_format_int64(high, t[i] / 10000);
 			}
 			memcpy(p, high, 16);
-			og_put_digits(p + highlen, (uint64_t)(t[i] % 10000), 4);
+			og_put_digits(p + highlen, (uint32_t)tail, 4);
 			p += highlen + 4;
 		}
 		*p++ = '\t';
@@ -160,8 +167,8 @@ og_out_records(const char *key, size_t keylen, const int64_t *t,
 		memcpy(p, val, sizeof val);
 		p += vallen;
 		*p++ = '\n';
-		outlen = p - outbuf;
 	}
+	outlen = p - outbuf;
 }
 
 /* At the end of every tool: whatever stdio or the buffer holds must reach
