@@ -69,6 +69,25 @@ og_put_le64(unsigned char *p, uint64_t v)
 	put_le64(p, v);
 }
 
+int
+og_get_long_varint(const unsigned char **pp, const unsigned char *end,
+    uint64_t *v)
+{
+	const unsigned char *p = *pp;
+	uint64_t x = 0;
+	int shift;
+
+	for (shift = 0; shift < 64 && p < end; shift += 7) {
+		x |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p++ & 0x80)) {
+			*v = x;
+			*pp = p;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int
 is_decimal(double x, int s)
 {
@@ -317,6 +336,17 @@ og_chunk_encode(struct og_buf *out, struct og_buf *scratch, const int64_t *t,
 	out->len += len;
 }
 
+/* The 8 bytes of a double from planes m apart, the low one first;
+ * spelled out, as a loop of 8 costs more than the bytes. */
+static uint64_t
+from_planes(const unsigned char *p, size_t m)
+{
+	return (uint64_t)p[0] | (uint64_t)p[m] << 8 |
+	    (uint64_t)p[2 * m] << 16 | (uint64_t)p[3 * m] << 24 |
+	    (uint64_t)p[4 * m] << 32 | (uint64_t)p[5 * m] << 40 |
+	    (uint64_t)p[6 * m] << 48 | (uint64_t)p[7 * m] << 56;
+}
+
 /* Checks a chunk header; fills count, first and last time and the total
  * chunk length.  Returns NULL or what is wrong. */
 const char *
@@ -419,16 +449,12 @@ og_chunk_decode_decimal(const unsigned char *c, size_t len,
 	}
 	m = n - nans;
 	if (codec == VALUES_PLANES) {
-		size_t b;
-
 		if ((size_t)(end - p) != 8 * m)
 			return "bad value column";
 		for (i = 0, j = 0; i < n; i++) {
 			if (isnan(v[i]))
 				continue;
-			u = 0;
-			for (b = 0; b < 8; b++)
-				u |= (uint64_t)p[b * m + j] << (8 * b);
+			u = from_planes(p + j, m);
 			memcpy(&v[i], &u, 8);
 			j++;
 		}

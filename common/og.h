@@ -209,7 +209,7 @@ struct og_sensor *og_meta_find(struct og_meta *m, const char *key,
 void og_meta_free(struct og_meta *m);
 
 /* varints: LEB128, with zigzag for signed values; inline for the decoders'
- * inner loops. */
+ * inner loops, but for the rare long ones (in chunk.c). */
 static inline uint64_t
 og_zigzag(int64_t v)
 {
@@ -233,23 +233,18 @@ og_put_varint(unsigned char *p, uint64_t v)
 	return p;
 }
 
-static inline int
+int og_get_long_varint(const unsigned char **pp, const unsigned char *end,
+    uint64_t *v);
+
+static inline __attribute__((always_inline)) int
 og_get_varint(const unsigned char **pp, const unsigned char *end,
     uint64_t *v)
 {
-	const unsigned char *p = *pp;
-	uint64_t x = 0;
-	int shift;
-
-	for (shift = 0; shift < 64 && p < end; shift += 7) {
-		x |= (uint64_t)(*p & 0x7f) << shift;
-		if (!(*p++ & 0x80)) {
-			*v = x;
-			*pp = p;
-			return 0;
-		}
+	if (*pp < end && **pp < 0x80) {
+		*v = *(*pp)++;
+		return 0;
 	}
-	return -1;
+	return og_get_long_varint(pp, end, v);
 }
 
 static inline int
