@@ -33,10 +33,11 @@ char *og_strdup(const char *s);
 
 /* number.c: exact decimal <-> double.  Values print as the shortest decimal
  * that reads back to the same double, in the style of Python's repr():
- * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan".  og_format_decimal
- * prints the double d / 10^s so, faster, where |d| < 10^15, or returns 0;
- * og_put_digits writes the last count digits of n, zeros included, inline
- * for printing loops. */
+ * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan", into OG_NUMBER_MAX
+ * bytes.  og_format_decimal prints the double d / 10^s so, faster, where
+ * |d| < 10^15, or returns 0 (it may write past the text, within those
+ * bytes); og_put_digits writes the last count digits of n, zeros included,
+ * inline for printing loops. */
 #define OG_NUMBER_MAX 32
 int og_parse_value(const char *s, size_t len, double *v);
 size_t og_format_value(char *buf, double v);
