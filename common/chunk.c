@@ -72,6 +72,25 @@ og_put_le64(unsigned char *p, uint64_t v)
 	put_le64(p, v);
 }
 
+int
+og_get_long_varint(const unsigned char **pp, const unsigned char *end,
+    uint64_t *v)
+{
+	const unsigned char *p = *pp;
+	uint64_t x = 0;
+	int shift;
+
+	for (shift = 0; shift < 64 && p < end; shift += 7) {
+		x |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p++ & 0x80)) {
+			*v = x;
+			*pp = p;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int
 is_decimal(double x, int s)
 {
@@ -430,6 +449,17 @@ og_chunk_encode(struct og_buf *out, const int64_t *t, const double *v,
 	out->len += len;
 }
 
+/* The 8 bytes of a double from planes m apart, the low one first;
+ * spelled out, as a loop of 8 costs more than the bytes. */
+static uint64_t
+from_planes(const unsigned char *p, size_t m)
+{
+	return (uint64_t)p[0] | (uint64_t)p[m] << 8 |
+	    (uint64_t)p[2 * m] << 16 | (uint64_t)p[3 * m] << 24 |
+	    (uint64_t)p[4 * m] << 32 | (uint64_t)p[5 * m] << 40 |
+	    (uint64_t)p[6 * m] << 48 | (uint64_t)p[7 * m] << 56;
+}
+
 /* Checks a chunk header; fills count, first and last time and the total
  * chunk length.  Returns NULL or what is wrong. */
 const char *
@@ -502,6 +532,20 @@ const char *
 og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
     int64_t *t, double *v, size_t *count)
 {
+	int scale;
+
+	return og_chunk_decode_decimal(c, len, scratch, t, v, NULL, &scale,
+	    count);
+}
+
+/* The same, and where the values are decimals v[i] = d[i] / 10^scale
+ * gives d (if not NULL) and scale, which is -1 otherwise: they print
+ * faster from d than from v. */
+const char *
+og_chunk_decode_decimal(const unsigned char *c, size_t len,
+    struct og_buf *scratch, int64_t *t, double *v, int64_t *dec, int *scalep,
+    size_t *count)
+{
 	struct og_chunk_info ci;
 	const char *err;
 	const unsigned char *p, *end;
@@ -538,6 +582,7 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 		return err;
 	if (t[n - 1] != ci.tmax)
 		return "times do not end at the header's last time";
+	*scalep = -1;
 	if (og_get_varint(&p, end, &u) < 0 || u > n)
 		return "bad nan column";
 	nans = u;
@@ -552,16 +597,12 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 	}
 	m = n - nans;
 	if (codec == VALUES_PLANES) {
-		size_t b;
-
 		if ((size_t)(end - p) != 8 * m)
 			return "bad value column";
 		for (i = 0, j = 0; i < n; i++) {
 			if (isnan(v[i]))
 				continue;
-			u = 0;
-			for (b = 0; b < 8; b++)
-				u |= (uint64_t)p[b * m + j] << (8 * b);
+			u = from_planes(p + j, m);
 			memcpy(&v[i], &u, 8);
 			j++;
 		}
@@ -580,7 +621,10 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 			    (int64_t)((uint64_t)d + (uint64_t)og_unzigzag(u)) :
 			    og_unzigzag(u);
 			v[i] = (double)d / exact10[scale];
+			if (dec)
+				dec[i] = d;
 		}
+		*scalep = scale;
 	}
 	if (p != end)
 		return "trailing bytes in chunk";

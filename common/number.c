@@ -307,7 +307,7 @@ og_parse_int64(const char *s, size_t len, int64_t *v)
 	return 0;
 }
 
-static const char digit_pairs[] =
+const char og_digit_pairs[200] =
     "0001020304050607080910111213141516171819"
     "2021222324252627282930313233343536373839"
     "4041424344454647484950515253545556575859"
@@ -329,31 +329,32 @@ put8(char *end, uint32_t group)
 {
 	uint32_t hi = group / 10000, lo = group % 10000;
 
-	memcpy(end - 2, digit_pairs + 2 * (lo % 100), 2);
-	memcpy(end - 4, digit_pairs + 2 * (lo / 100), 2);
-	memcpy(end - 6, digit_pairs + 2 * (hi % 100), 2);
-	memcpy(end - 8, digit_pairs + 2 * (hi / 100), 2);
+	memcpy(end - 2, og_digit_pairs + 2 * (lo % 100), 2);
+	memcpy(end - 4, og_digit_pairs + 2 * (lo / 100), 2);
+	memcpy(end - 6, og_digit_pairs + 2 * (hi % 100), 2);
+	memcpy(end - 8, og_digit_pairs + 2 * (hi / 100), 2);
 }
 
-/* Writes the last count digits of n so that they end at end: whole groups
- * of eight in 32-bit arithmetic, whose divisions do not depend on each
- * other, then what is left two digits a step. */
-static void
+/* Writes the last count digits of n so that they end at end, and returns
+ * the digits left: whole groups of eight, whose 32-bit divisions do not
+ * depend on each other, then two digits a step. */
+static uint64_t
 put_digits(char *end, uint64_t n, int count)
 {
-	uint32_t rest;
-
 	for (; count >= 8; count -= 8, end -= 8) {
 		put8(end, (uint32_t)(n % 100000000));
 		n /= 100000000;
 	}
-	for (rest = (uint32_t)(n % 100000000); count >= 2; count -= 2) {
+	for (; count >= 2; count -= 2) {
 		end -= 2;
-		memcpy(end, digit_pairs + 2 * (rest % 100), 2);
-		rest /= 100;
+		memcpy(end, og_digit_pairs + 2 * (n % 100), 2);
+		n /= 100;
 	}
-	if (count)
-		end[-1] = '0' + rest % 10;
+	if (count) {
+		end[-1] = '0' + n % 10;
+		n /= 10;
+	}
+	return n;
 }
 
 static size_t
@@ -387,9 +388,9 @@ format_fixed(char *buf, uint64_t n, int d)
 		put_digits(buf + 2 + d, n, d);
 		return 2 + d;
 	}
-	put_digits(buf + len + 1, n, d);
+	n = put_digits(buf + len + 1, n, d);
 	buf[len - d] = '.';
-	put_digits(buf + len - d, n / (uint64_t)exact10[d], len - d);
+	put_digits(buf + len - d, n, len - d);
 	return len + 1;
 }
 
@@ -553,4 +554,57 @@ found:
 		d--;
 	}
 	return p - buf + format_fixed(p, n, d);
+}
+
+/*
+ * The double d / 10^s, for |d| < 10^15: no other decimal of 15 digits or
+ * fewer reads back as it, so its shortest form is d without its trailing
+ * zeros.  Returns 0 where that needs exponent notation.
+ */
+size_t
+og_format_decimal(char *buf, int64_t d, int s)
+{
+	char *p = buf;
+	uint64_t u = d < 0 ? 0 - (uint64_t)d : (uint64_t)d;
+
+	if (u >= pow10_u64[15] || s < 0 || s > 19)
+		return 0;
+	if (d < 0)
+		*p++ = '-';
+	if (u == 0)
+		s = 0;
+	while (s > 0 && u % 10 == 0) {
+		u /= 10;
+		s--;
+	}
+	if (s > 4 && u < pow10_u64[s - 4])
+		return 0;
+	if (u < 100000000 && s <= 8) {
+		/* most meter values: their 8 digits, zeros in front, placed
+		 * by copies of 8 bytes that the later ones partly overwrite */
+		char digits[16] = { 0 };
+		int len = digit_count(u);
+
+		put8(digits + 8, (uint32_t)u);
+		if (len <= s) {
+			memcpy(p, "0.", 2);
+			memcpy(p + 2, digits + 8 - s, 8);
+			return p - buf + 2 + s;
+		}
+		memcpy(p, digits + 8 - len, 8);
+		p += len - s;
+		*p++ = '.';
+		if (s == 0) {
+			*p = '0';
+			return p - buf + 1;
+		}
+		memcpy(p, digits + 8 - s, 8);
+		return p - buf + s;
+	}
+	if (s == 0) {
+		p += format_u64(p, u);
+		memcpy(p, ".0", 2);
+		return p - buf + 2;
+	}
+	return p - buf + format_fixed(p, u, s);
 }

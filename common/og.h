@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #define OG_VERSION "0.1"
@@ -32,11 +33,15 @@ char *og_strdup(const char *s);
 
 /* number.c: exact decimal <-> double.  Values print as the shortest decimal
  * that reads back to the same double, in the style of Python's repr():
- * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan".  og_scan_digits reads
- * the digits from p on (before end) as an integer modulo 2^64 and returns
- * where they stop; og_scan_value reads a plain decimal there (a sign, at
- * most 19 digits and a point) and returns where it stops, or NULL if there
- * is none: og_parse_value may still read it. */
+ * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan", into OG_NUMBER_MAX
+ * bytes.  og_scan_digits reads the digits from p on (before end) as an
+ * integer modulo 2^64 and returns where they stop; og_scan_value reads a
+ * plain decimal there (a sign, at most 19 digits and a point) and returns
+ * where it stops, or NULL if there is none: og_parse_value may still read
+ * it.  og_format_decimal prints the double d / 10^s so, faster, where
+ * |d| < 10^15, or returns 0 (it may write past the text, within those
+ * bytes); og_put_digits writes the last count digits of n, zeros included,
+ * inline for printing loops. */
 #define OG_NUMBER_MAX 32
 int og_parse_value(const char *s, size_t len, double *v);
 const char *og_scan_digits(const char *p, const char *end, uint64_t *n);
@@ -44,6 +49,20 @@ const char *og_scan_value(const char *p, const char *end, double *v);
 size_t og_format_value(char *buf, double v);
 int og_parse_int64(const char *s, size_t len, int64_t *v);
 size_t og_format_int64(char *buf, int64_t v);
+size_t og_format_decimal(char *buf, int64_t d, int s);
+extern const char og_digit_pairs[200];	/* "00" to "99" */
+
+static inline void
+og_put_digits(char *buf, uint32_t n, int count)
+{
+	for (buf += count; count >= 2; count -= 2) {
+		buf -= 2;
+		memcpy(buf, og_digit_pairs + 2 * (n % 100), 2);
+		n /= 100;
+	}
+	if (count)
+		buf[-1] = '0' + n % 10;
+}
 
 /* timefmt.c: Unix seconds <-> ISO 8601 and civil dates.
  * og_parse_time_iso needs an explicit offset or Z; og_parse_time_arg also
@@ -100,6 +119,8 @@ void og_out_char(int c);
 void og_out_time(int64_t t);
 void og_out_value(double v);
 void og_out_record(const char *key, size_t keylen, int64_t t, double v);
+void og_out_records(const char *key, size_t keylen, const int64_t *t,
+    const double *v, const int64_t *d, int scale, size_t n);
 void og_out_flush(void);
 void og_out_close(void);
 
@@ -203,7 +224,7 @@ struct og_sensor *og_meta_find(struct og_meta *m, const char *key,
 void og_meta_free(struct og_meta *m);
 
 /* varints: LEB128, with zigzag for signed values; inline for the decoders'
- * inner loops. */
+ * inner loops, but for the rare long ones (in chunk.c). */
 static inline uint64_t
 og_zigzag(int64_t v)
 {
@@ -227,23 +248,18 @@ og_put_varint(unsigned char *p, uint64_t v)
 	return p;
 }
 
-static inline int
+int og_get_long_varint(const unsigned char **pp, const unsigned char *end,
+    uint64_t *v);
+
+static inline __attribute__((always_inline)) int
 og_get_varint(const unsigned char **pp, const unsigned char *end,
     uint64_t *v)
 {
-	const unsigned char *p = *pp;
-	uint64_t x = 0;
-	int shift;
-
-	for (shift = 0; shift < 64 && p < end; shift += 7) {
-		x |= (uint64_t)(*p & 0x7f) << shift;
-		if (!(*p++ & 0x80)) {
-			*v = x;
-			*pp = p;
-			return 0;
-		}
+	if (*pp < end && **pp < 0x80) {
+		*v = *(*pp)++;
+		return 0;
 	}
-	return -1;
+	return og_get_long_varint(pp, end, v);
 }
 
 static inline int
@@ -278,6 +294,9 @@ const char *og_chunk_header(const unsigned char *h, size_t len,
     struct og_chunk_info *ci);
 const char *og_chunk_decode(const unsigned char *c, size_t len,
     struct og_buf *scratch, int64_t *t, double *v, size_t *count);
+const char *og_chunk_decode_decimal(const unsigned char *c, size_t len,
+    struct og_buf *scratch, int64_t *t, double *v, int64_t *d, int *scale,
+    size_t *count);
 uint32_t og_get_le32(const unsigned char *p);
 uint64_t og_get_le64(const unsigned char *p);
 void og_put_le32(unsigned char *p, uint32_t v);
@@ -472,7 +491,8 @@ void og_pack_merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
     const double *v, size_t n);
 int og_pack_finish(struct og_store *s, struct og_packkey *k);
 void og_pack_read_chunk(struct og_store *s, int fd, const char *name,
-    const struct og_chunkref *ref, int64_t *t, double *v, size_t *n);
+    const struct og_chunkref *ref, int64_t *t, double *v, int64_t *d,
+    int *scale, size_t *n);
 
 /* json.c: a strict JSON reader (RFC 8259) into a flat token array, the
  * root at index 0.  An array's or object's size counts its elements or

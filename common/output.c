@@ -1,5 +1,6 @@
 /* output.c: records to stdout through one buffer; every write is checked. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -106,6 +107,89 @@ og_out_record(const char *key, size_t keylen, int64_t t, double v)
 	*p++ = '\t';
 	p += og_format_value(p, v);
 	*p++ = '\n';
+	outlen = p - outbuf;
+}
+
+/* Numbers that share all but their last four digits with the one before,
+ * as the times of a chunk and a counter's readings do, copy the others. */
+struct high {
+	uint64_t base;	/* the number with its last four digits 0 */
+	size_t len;
+	char text[32];
+};
+
+/* Writes x >= 10000 at p, and 16 bytes at least; returns its length. */
+static inline size_t
+put_high_low(struct high *h, char *p, uint64_t x)
+{
+	uint64_t low = x - h->base;
+
+	if (low >= 10000) {
+		low = x % 10000;
+		h->base = x - low;
+		h->len = og_format_int64(h->text, (int64_t)(x / 10000));
+	}
+	memcpy(p, h->text, 16);
+	og_put_digits(p + h->len, (uint32_t)low, 4);
+	return h->len + 4;
+}
+
+/*
+ * n records of one key, which one chunk of a store holds.  Values repeat,
+ * so the last one's text is kept; where scale >= 0 the values are the
+ * decimals d[i] / 10^scale and print from d.  Copies are of whole blocks
+ * (the buffer has room past a record).
+ */
+void
+og_out_records(const char *key, size_t keylen, const int64_t *t,
+    const double *v, const int64_t *d, int scale, size_t n)
+{
+	char head[OG_KEY_MAX + 1 + 32], val[OG_NUMBER_MAX];
+	char *p = outbuf + outlen, *full;
+	struct high times = { 0 }, counts = { 0 };
+	size_t i, j, headlen = keylen + 1, vallen = 0;
+	uint64_t bits, last = 0;
+	int iso = og_iso_times;
+
+	if (keylen > OG_KEY_MAX)
+		og_die("key '%.40s...' longer than %d bytes", key, OG_KEY_MAX);
+	memcpy(head, key, keylen);
+	head[keylen] = '\t';
+	full = outbuf + OUT_SIZE - RECORD_MAX - keylen;
+	for (i = 0; i < n; i++) {
+		if (p > full) {
+			outlen = p - outbuf;
+			og_out_flush();
+			p = outbuf;
+		}
+		for (j = 0; j < headlen; j += 16)
+			memcpy(p + j, head + j, 16);
+		p += headlen;
+		if (iso || t[i] < 10000)
+			p += format_time(p, t[i]);
+		else
+			p += put_high_low(&times, p, (uint64_t)t[i]);
+		*p++ = '\t';
+		memcpy(&bits, &v[i], sizeof bits);
+		if (bits != last || vallen == 0) {
+			last = bits;
+			vallen = 0;
+			if (scale == 0 && !isnan(v[i]) && d[i] >= 10000 &&
+			    d[i] < 1000000000000000) {
+				p += put_high_low(&counts, p, (uint64_t)d[i]);
+				memcpy(p, ".0\n", 3);
+				p += 3;
+				continue;
+			}
+			if (scale >= 0 && !isnan(v[i]))
+				vallen = og_format_decimal(val, d[i], scale);
+			if (vallen == 0)
+				vallen = og_format_value(val, v[i]);
+		}
+		memcpy(p, val, sizeof val);
+		p += vallen;
+		*p++ = '\n';
+	}
 	outlen = p - outbuf;
 }
 

@@ -131,14 +131,17 @@ put(struct merge_out *o, int64_t t, double v)
 		emit(o);
 }
 
-/* Reads and decodes chunk ref of key k; dies naming file and offset. */
+/* Reads and decodes chunk ref of key k, as og_chunk_decode_decimal does
+ * (d and scale may be NULL); dies naming file and offset. */
 void
 og_pack_read_chunk(struct og_store *s, int fd, const char *name,
-    const struct og_chunkref *ref, int64_t *t, double *v, size_t *n)
+    const struct og_chunkref *ref, int64_t *t, double *v, int64_t *d,
+    int *scale, size_t *n)
 {
 	static struct og_buf raw, dec;
 	const char *err;
 	char what[4400];
+	int sc;
 
 	snprintf(what, sizeof what, "%s/%s.dat", s->path, name);
 	raw.len = 0;
@@ -147,8 +150,8 @@ og_pack_read_chunk(struct og_store *s, int fd, const char *name,
 		raw.data = og_realloc(raw.data, raw.cap);
 	}
 	pread_all(fd, raw.data, ref->length, ref->offset, what);
-	err = og_chunk_decode((unsigned char *)raw.data, ref->length, &dec, t, v,
-	    n);
+	err = og_chunk_decode_decimal((unsigned char *)raw.data, ref->length,
+	    &dec, t, v, d, scale ? scale : &sc, n);
 	if (!err && (*n != ref->count || t[0] != ref->tmin))
 		err = "chunk does not match the index";
 	if (err)
@@ -191,7 +194,7 @@ og_pack_merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
 	for (;;) {
 		if (oldi == oldn && c < b) {
 			og_pack_read_chunk(s, k->datfd, k->name, &m->chunks[c],
-			    old_t, old_v, &oldn);
+			    old_t, old_v, NULL, NULL, &oldn);
 			dead += m->chunks[c].length;
 			oldi = 0;
 			c++;

@@ -25,8 +25,9 @@ struct key {
 	int fd, bad;
 	size_t first, last;	/* chunks overlapping [start, end) */
 	/* the decoded chunk a merge is reading */
-	int64_t *t;
+	int64_t *t, *d;
 	double *v;
+	int scale;		/* of d, or -1 */
 	size_t n, i, next;
 };
 
@@ -85,9 +86,10 @@ load_chunk(struct key *k)
 	if (!k->t) {
 		k->t = og_reallocarray(NULL, OG_CHUNK_POINTS, sizeof *k->t);
 		k->v = og_reallocarray(NULL, OG_CHUNK_POINTS, sizeof *k->v);
+		k->d = og_reallocarray(NULL, OG_CHUNK_POINTS, sizeof *k->d);
 	}
 	og_pack_read_chunk(&store, k->fd, k->name, &k->meta.chunks[k->next++],
-	    k->t, k->v, &k->n);
+	    k->t, k->v, k->d, &k->scale, &k->n);
 	for (k->i = 0; k->i < k->n && k->t[k->i] < start; k->i++)
 		;
 	while (has_end && k->n > k->i && k->t[k->n - 1] >= end)
@@ -98,12 +100,9 @@ load_chunk(struct key *k)
 static void
 print_key(struct key *k)
 {
-	size_t i;
-
 	while (load_chunk(k))
-		for (i = k->i; i < k->n; i++)
-			og_out_record(k->meta.key, k->meta.keylen, k->t[i],
-			    k->v[i]);
+		og_out_records(k->meta.key, k->meta.keylen, k->t + k->i,
+		    k->v + k->i, k->d + k->i, k->scale, k->n - k->i);
 }
 
 static void
@@ -326,6 +325,7 @@ main(int argc, char *argv[])
 		free(keys[i].meta.chunks);
 		free(keys[i].t);
 		free(keys[i].v);
+		free(keys[i].d);
 	}
 	free(keys[nkeys].meta.chunks);	/* a slot a skipped key left */
 	free(keys);

@@ -175,7 +175,7 @@ LONGKEY40=$(printf 'a%.0s' $(seq 40))
 	cp -a st st.good
 	truncate -s 10 st/a.dat
 	rec a 3 3 >in
-	fails 1 "og-pack: st/a.dat: 10 bytes, shorter than the 54 its meta file counts: damaged" og-pack st
+	fails 1 "og-pack: st/a.dat: 10 bytes, shorter than the 60 its meta file counts: damaged" og-pack st
 	[ "$(stat -c %s st/a.dat)" -eq 10 ]
 	rm -rf st && cp -a st.good st
 	rm st/a.dat

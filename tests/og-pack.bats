@@ -142,6 +142,46 @@ pulses_pack() {
 	pulses_pack gas 60 2
 }
 
+@test "decimals and times print from their digits as Python prints them" {
+	# all keys but e are decimal-coded (codec 1 or 2, og-pack(1)), printed
+	# from their digits where that gives repr's text, else as doubles; a
+	# time or whole number copies the digits it shares with the last
+	python3 -c '
+keys = {
+    "a": ["0.0001", "0.00012", "1.5", "-12.50", "450", "0", "nan", "nan",
+          "1.5"],
+    "b": ["1e-05", "2e-05", "0.0001", "0.00009999", "-0.000012345",
+          "1e-09"],
+    "c": ["123456789012345.6", "99999999999999.9", "-99999999999999.9",
+          "100000000000000.5", "0.5"],
+    "d": ["1e15", "-1e14", "999999999999999", "-999999999999999",
+          "123", "0", "0"],
+    "e": ["-0.0", "1e16", repr(0.1 + 0.2), "5e-324", "-0.0"],
+    "f": ["900719925474.0991", "-99999999999.9999", "0.1", "0.1",
+          "0.2", "0.1"],
+    "n": ["9998", "9999", "10000", "10001", "19999", "20000", "20000",
+          "nan", "20000", "123456789", "5", "-20000", "100000000000000",
+          "999999999999999", "1e15", "10000"],
+}
+for k in sorted(keys):
+    for i, x in enumerate(keys[k]):
+        print("%s\t%d\t%r" % (k, i, float(x)))
+for t in [-5, 9999, 10000, 19999, 20000, 1451609999, 1451610000,
+          2**63 - 1]:
+    print("t\t%d\t1.25" % t)
+' >in
+	og-pack st <in
+	og-unpack st | cmp - in
+	og-unpack -m st | LC_ALL=C sort -t "$(printf '\t')" -k1,1 -k2,2n |
+	    cmp - in
+	for k in a b c d f n t; do
+		case $(od -An -tu1 -j25 -N1 st/$k.dat | tr -d ' ') in
+		1|2) ;;
+		*) echo "$k is not decimal-coded"; false ;;
+		esac
+	done
+}
+
 @test "-m merges keys in time order, ties in key order" {
 	rec b 1 1 a 2 2 b 2 3 a 3 4 c 0 5 | og-pack st
 	run og-unpack -m st

@@ -1,7 +1,8 @@
 /* libFuzzer harness: the store's chunk decoder and meta file reader, fed
- * damaged files; and chunks made from the input must decode to it, both
- * as raw doubles and as differences of a counter read between pulses (the
- * grid codecs), with some raw values mixed in. */
+ * damaged files; and chunks made from the input must decode to it, as raw
+ * doubles, as differences of a counter read between pulses (the grid
+ * codecs), with some raw values mixed in, and as decimals, which must
+ * print from their digits as their doubles print. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,26 @@
 #include "og.h"
 
 static struct og_buf out, scratch;
+
+static void
+check_decimals(const unsigned char *c, size_t len)
+{
+	static int64_t t[OG_CHUNK_POINTS], d[OG_CHUNK_POINTS];
+	static double v[OG_CHUNK_POINTS];
+	char a[OG_NUMBER_MAX], b[OG_NUMBER_MAX];
+	size_t i, n, alen;
+	int scale;
+
+	if (og_chunk_decode_decimal(c, len, &scratch, t, v, d, &scale, &n) ||
+	    scale < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (isnan(v[i]) || !(alen = og_format_decimal(a, d[i], scale)))
+			continue;
+		if (alen != og_format_value(b, v[i]) || memcmp(a, b, alen))
+			__builtin_trap();
+	}
+}
 
 static void
 round_trip(const int64_t *t, const double *v, size_t n)
@@ -28,6 +49,7 @@ round_trip(const int64_t *t, const double *v, size_t n)
 	for (i = 0; i < n; i++)
 		if (!(isnan(v[i]) && isnan(v2[i])) && memcmp(&v[i], &v2[i], 8))
 			__builtin_trap();
+	check_decimals((unsigned char *)out.data, out.len);
 }
 
 int
@@ -67,6 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    v, &n);
 		}
 	}
+	check_decimals(data, size);
 	og_keymeta_parse(data, size, &m);
 	free(m.chunks);
 
@@ -99,6 +122,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		v[i] = r[3] == 255 ? -0.0 : r[3] == 254 ? NAN :
 		    (reading - last) * (r[3] < 128 ? 1 : 60);
 		last = reading;
+	}
+	if (n > 0)
+		round_trip(t, v, n);
+
+	/* 8 bytes a record: decimals of up to 16 digits, 10^-s apart */
+	n = size / 8 < OG_CHUNK_POINTS ? size / 8 : OG_CHUNK_POINTS;
+	for (i = 0; i < n; i++) {
+		static const double exact10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5,
+			1e6, 1e7, 1e8, 1e9 };
+		int64_t x;
+
+		memcpy(&x, data + 8 * i, 8);
+		t[i] = (int64_t)i;
+		v[i] = (double)(x >> (11 + data[8 * i] % 48)) /
+		    exact10[data[0] % 10];
 	}
 	if (n > 0)
 		round_trip(t, v, n);
