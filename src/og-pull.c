@@ -359,7 +359,7 @@ start_sensor(struct sensor *s)
 }
 
 static int
-id_ok(const char *s, size_t len)
+unit_ok(const char *s, size_t len)
 {
 	size_t i;
 
@@ -367,6 +367,21 @@ id_ok(const char *s, size_t len)
 		return 0;
 	for (i = 0; i < len; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* A Flukso sensor id is 32 hex digits.  A bad one is not shown: it may be
+ * a token in the wrong column. */
+static int
+sensor_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != 32)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)s[i]))
 			return 0;
 	return 1;
 }
@@ -403,7 +418,9 @@ read_tokens(const char *path)
 	og_reader_open(&rd, path);
 	if (fstat(rd.fd, &st) < 0)
 		og_die("%s:", path);
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077))
+	if (!S_ISREG(st.st_mode))
+		og_die("%s: not a regular file", path);
+	if (st.st_mode & 077)
 		og_die("%s: token file readable by others (mode %04o); "
 		    "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
 	while ((line = og_read_line(&rd, &len))) {
@@ -412,7 +429,10 @@ read_tokens(const char *path)
 		if (len == 0 || line[0] == '#')
 			continue;
 		line[n] = '\0';
-		if (!id_ok(line, n) || !token_ok(tok, strlen(tok)))
+		if (!sensor_ok(line, n))
+			og_die("%s:%ju: bad sensor id (expected 32 hex digits)",
+			    path, rd.lineno);
+		if (!token_ok(tok, strlen(tok)))
 			og_die("%s:%ju: expected SENSOR TOKEN", path, rd.lineno);
 		if (ntokens == cap) {
 			cap = cap ? 2 * cap : 16;
@@ -463,10 +483,15 @@ read_sensors(int64_t start, int64_t end, const char *tokfile)
 			if (since)
 				*since++ = '\0';
 		}
-		if ((!tab && !tokfile) ||
-		    !id_ok(line, tab ? (size_t)(tab - line) : len)) {
-			report("%s:%ju: expected SENSOR%s [TAB SINCE]", rd.name,
-			    rd.lineno, tokfile ? "" : " TAB TOKEN");
+		if (!tab && !tokfile) {
+			report("%s:%ju: expected SENSOR TAB TOKEN [TAB SINCE]",
+			    rd.name, rd.lineno);
+			failed = 1;
+			continue;
+		}
+		if (!sensor_ok(line, tab ? (size_t)(tab - line) : len)) {
+			report("%s:%ju: bad sensor id (expected 32 hex digits)",
+			    rd.name, rd.lineno);
 			failed = 1;
 			continue;
 		}
@@ -652,7 +677,7 @@ main(int argc, char *argv[])
 	if (!strstr(" minute 15min hour day week month year ", word))
 		og_usage_error("bad -r '%s': minute 15min hour day week month year",
 		    res);
-	if (unit && !id_ok(unit, strlen(unit)))
+	if (unit && !unit_ok(unit, strlen(unit)))
 		og_usage_error("bad -U '%s'", unit);
 	if (start != INT64_MIN && end != INT64_MAX && start >= end)
 		og_die("-s START must be before -e END");

@@ -524,7 +524,7 @@ pull_fed() {
 	diff <(printf '%s\n' "$stderr") - <<EOF
 og-pull: <stdin>:1: expected SENSOR TAB TOKEN [TAB SINCE]
 og-pull: <stdin>:2: $FED: bad token
-og-pull: <stdin>:3: expected SENSOR TAB TOKEN [TAB SINCE]
+og-pull: <stdin>:3: bad sensor id (expected 32 hex digits)
 og-pull: <stdin>:4: $FED: bad time 'soon'
 EOF
 }
