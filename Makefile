@@ -84,8 +84,9 @@ clean:
 	rm -rf bin
 
 # libFuzzer harnesses for the parsers (tests/fuzz/fuzz_*.c), built with
-# clang and ASan+UBSan; each runs FUZZ_SECONDS on a corpus seeded from the
-# real data; what crashes is kept in tests/fuzz/crashes/ to become a test.
+# clang and ASan+UBSan; each replays its kept regression inputs, then runs
+# FUZZ_SECONDS on a corpus seeded from tests/data (og-pack makes the store
+# seeds); what crashes is kept in tests/fuzz/crashes/ to become a test.
 FUZZ_SECONDS ?= 20
 FUZZCC = clang
 FUZZFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
@@ -100,8 +101,8 @@ bin/fuzz/obj/%.o: common/%.c common/og.h
 bin/fuzz/%: tests/fuzz/%.c $(FUZZOBJ)
 	$(FUZZCC) $(OGFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZOBJ) $(LDLIBS)
 
-fuzz: $(FUZZERS)
-	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZERS)
+fuzz: $(FUZZERS) $(OUT)/og-pack
+	OG_BIN=$(OUT) tests/fuzz/run $(FUZZ_SECONDS) $(FUZZERS)
 
 # Benchmarks against the anchors (tests/bench/run): a report, not a test.
 # BENCH_SCALE=small for a quick check of the harness.
@@ -110,4 +111,4 @@ bench: all
 .PHONY: bench
 
 .PHONY: all deps test demo install uninstall clean fuzz
-.SECONDARY: $(LIBOBJ)
+.SECONDARY: $(LIBOBJ) $(FUZZOBJ)

@@ -226,14 +226,35 @@ bad:
 	return -1;
 }
 
+/* At most one token a value or member name: each follows the start, a
+ * ',', a ':' or an opening bracket.  Allocated once, the array is not
+ * doubled (and copied) while it holds most of a tmpo block's memory. */
+static size_t
+tokens_needed(const char *s, size_t len)
+{
+	size_t i, n = 1;
+
+	for (i = 0; i < len; i++)
+		n += s[i] == ',' || s[i] == ':' || s[i] == '[' || s[i] == '{';
+	return n;
+}
+
 const char *
 og_json_parse(struct og_json *j, const char *s, size_t len, size_t *errpos)
 {
 	struct parse ps = { j, s, s, s + len, NULL };
+	size_t need;
 
 	j->n = 0;
 	j->s = s;
 	*errpos = 0;
+	if (len >= UINT32_MAX)
+		return "text of 4 GB or more";
+	if ((need = tokens_needed(s, len)) > j->cap) {
+		free(j->tok);
+		j->tok = og_reallocarray(NULL, need, sizeof *j->tok);
+		j->cap = need;
+	}
 	if (parse_value(&ps, 0) == 0) {
 		skip_space(&ps);
 		if (ps.p == ps.end)

@@ -500,12 +500,13 @@ void og_pack_read_chunk(struct og_store *s, int fd, const char *name,
  * value's tokens; next is the index after a token's whole subtree.  String
  * tokens span the text between the quotes, escapes left as they are.
  * og_json_parse returns NULL or what is wrong, at byte *errpos; it never
- * exits on bad input.  og_json_member gives a member's value token or 0. */
+ * exits on bad input (texts of 4 GB or more are refused).  og_json_member
+ * gives a member's value token or 0. */
 enum og_json_type { OG_JSON_NULL, OG_JSON_FALSE, OG_JSON_TRUE,
 	OG_JSON_NUMBER, OG_JSON_STRING, OG_JSON_ARRAY, OG_JSON_OBJECT };
-struct og_json_tok {
+struct og_json_tok {	/* small: a tmpo block has two a record */
+	uint32_t start, len, size, next;
 	int type;
-	size_t start, len, size, next;
 };
 struct og_json {
 	const char *s;

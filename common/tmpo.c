@@ -163,7 +163,7 @@ og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
 	n = j.tok[ta].size;
 	if (n != j.tok[va].size) {
 		err = fail(why, whysize, "v has %zu values, t has %zu",
-		    j.tok[va].size, n);
+		    (size_t)j.tok[va].size, n);
 		goto out;
 	}
 	if (n == 0) {

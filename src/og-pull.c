@@ -26,20 +26,30 @@ static const char usage_text[] =
     "  -q        quiet    -v  verbose\n"
     "  -h  this help    -V  version\n";
 
-enum { IDLE, QUEUED, VALID, BAD, MISSING };
+enum { IDLE, QUEUED, FETCHED, BAD, MISSING };
 
+/* A fetched block waits for its turn compressed: decoded, it takes a
+ * hundred times the room (38 kB of gzip, 7 MB of readings). */
 struct block {
 	struct og_tmpo_id id;
 	int state;
-	struct og_tmpo_data d;
+	char *body;
+	size_t len;
 };
 
+/* Records print in input order of sensors, each sensor's blocks in time
+ * order as soon as every earlier one is settled; fetches are issued in that
+ * order too, at most window (2 x -j) blocks ahead of the printing, so
+ * memory is bounded by the blocks in flight, not by the length of the
+ * history.  A block is checked when its turn comes: a malformed one then
+ * has the blocks under it fetched. */
 struct sensor {
 	char *id, *token;
 	int64_t start, end, cut;
 	struct block *b;	/* sorted by lvl, then bid */
-	size_t nb, pending, records;
-	int failed, done;
+	struct block **order;	/* by bid, a covering block first */
+	size_t nb, next, issue, records;
+	int failed, listed, asked;
 	struct og_tmpo_data api;
 };
 
@@ -51,7 +61,7 @@ struct job {
 
 static struct og_fetcher fetcher;
 static struct sensor *sensors;
-static size_t nsensors, ndone, nemitted;
+static size_t nsensors, ndone, nissue, held, window;
 static const char *base = "https://api.flukso.net", *res = "minute", *unit;
 static int api, quiet, verbose, failed, progress, shown;
 static int64_t rid = -1;
@@ -84,6 +94,7 @@ tick(void *arg)
 }
 
 static void done(struct og_req *r);
+static void start_api(struct sensor *s);
 
 static void
 get(struct sensor *s, struct block *b, const char *path, const char *accept)
@@ -99,7 +110,6 @@ get(struct sensor *s, struct block *b, const char *path, const char *accept)
 	j->req.accept = accept;
 	j->req.prio = s - sensors;
 	j->req.done = done;
-	s->pending++;
 	og_fetch_add(&fetcher, &j->req);
 }
 
@@ -111,6 +121,7 @@ get_block(struct sensor *s, struct block *b)
 	snprintf(path, sizeof path, "/sensor/%s/tmpo/%jd/%d/%jd", s->id,
 	    (intmax_t)b->id.rid, b->id.lvl, (intmax_t)b->id.bid);
 	b->state = QUEUED;
+	held++;
 	get(s, b, path, "application/gzip");
 }
 
@@ -151,19 +162,57 @@ wanted(struct sensor *s, struct block *b)
 	return 1;
 }
 
-/* Highest level first, each level in time order. */
-static void
-schedule(struct sensor *s)
+static int
+cmp_time(const void *a, const void *b)
 {
-	size_t hi, lo, i;
+	const struct block *x = *(struct block *const *)a;
+	const struct block *y = *(struct block *const *)b;
 
-	for (hi = s->nb; hi > 0; hi = lo) {
-		for (lo = hi - 1; lo > 0 &&
-		    s->b[lo - 1].id.lvl == s->b[hi - 1].id.lvl; lo--)
-			;
-		for (i = lo; i < hi; i++)
-			if (s->b[i].state == IDLE && wanted(s, &s->b[i]))
-				get_block(s, &s->b[i]);
+	if (x->id.bid != y->id.bid)
+		return x->id.bid < y->id.bid ? -1 : 1;
+	return y->id.lvl - x->id.lvl;
+}
+
+/* The blocks under the malformed order[i], up to where the issuing has
+ * come (beyond, it finds them itself): fetched now, past the window, for
+ * the printing waits on them. */
+static void
+replace(struct sensor *s, size_t i)
+{
+	struct block *b, *bad = s->order[i];
+	int64_t end = bad->id.bid + ((int64_t)1 << bad->id.lvl);
+
+	while (++i < s->issue && (b = s->order[i])->id.bid < end)
+		if (b->state == IDLE && wanted(s, b))
+			get_block(s, b);
+}
+
+/* Fetches in printing order while fewer than window blocks are held. */
+static void
+feed(void)
+{
+	struct sensor *s;
+	struct block *b;
+
+	if (nissue < ndone)
+		nissue = ndone;	/* printed before all was issued */
+	while (held < window && nissue < nsensors) {
+		s = &sensors[nissue];
+		if (api && !s->asked) {
+			s->asked = 1;
+			held++;
+			start_api(s);
+			continue;
+		}
+		if (api || (s->listed && s->issue == s->nb)) {
+			nissue++;
+			continue;
+		}
+		if (!s->listed)
+			return;
+		b = s->order[s->issue++];
+		if (b->state == IDLE && wanted(s, b))
+			get_block(s, b);
 	}
 }
 
@@ -198,15 +247,15 @@ sync_list(struct sensor *s, struct og_req *r)
 	}
 	s->nb = k;
 	free(ids);
-	schedule(s);
+	s->order = og_reallocarray(NULL, k + 1, sizeof *s->order);
+	for (i = 0; i < k; i++)
+		s->order[i] = &s->b[i];
+	qsort(s->order, k, sizeof *s->order, cmp_time);
 }
 
 static void
 block_done(struct sensor *s, struct block *b, struct og_req *r)
 {
-	const char *err;
-	char why[256];
-
 	if (!r->ok) {
 		report("%s rid %jd lvl %d bid %jd: %s", s->id,
 		    (intmax_t)b->id.rid, b->id.lvl, (intmax_t)b->id.bid, r->why);
@@ -216,24 +265,10 @@ block_done(struct sensor *s, struct block *b, struct og_req *r)
 		return;
 	}
 	nblocks++;
-	if ((err = og_tmpo_block((unsigned char *)r->body, r->len, b->id.bid,
-	    b->id.lvl, &b->d, why, sizeof why))) {
-		report("%s rid %jd lvl %d bid %jd: %s", s->id,
-		    (intmax_t)b->id.rid, b->id.lvl, (intmax_t)b->id.bid, err);
-		b->state = BAD;
-		s->failed = 1;
-		schedule(s);
-		return;
-	}
-	b->state = VALID;
-}
-
-static int
-cmp_bid(const void *a, const void *b)
-{
-	const struct block *x = a, *y = b;
-
-	return x->id.bid < y->id.bid ? -1 : x->id.bid > y->id.bid;
+	b->body = r->body;
+	b->len = r->len;
+	r->body = NULL;
+	b->state = FETCHED;
 }
 
 static void
@@ -249,45 +284,85 @@ emit_data(struct sensor *s, const struct og_tmpo_data *d)
 		}
 }
 
-/* Sensors print in input order, each once all its fetches are done. */
+/* Prints what the sensor's settled blocks allow; 1 when all is printed. */
+static int
+advance(struct sensor *s)
+{
+	struct og_tmpo_data d;
+	struct block *b;
+	const char *err;
+	char why[256];
+
+	if (!s->listed)
+		return 0;
+	while (s->next < s->nb) {
+		b = s->order[s->next];
+		if (b->state == IDLE) {
+			if (wanted(s, b)) {
+				get_block(s, b);
+				return 0;
+			}
+			s->next++;
+			continue;
+		}
+		if (b->state == QUEUED)
+			return 0;
+		if (b->state == FETCHED && (err = og_tmpo_block((unsigned char *)
+		    b->body, b->len, b->id.bid, b->id.lvl, &d, why, sizeof why))) {
+			report("%s rid %jd lvl %d bid %jd: %s", s->id,
+			    (intmax_t)b->id.rid, b->id.lvl, (intmax_t)b->id.bid,
+			    err);
+			b->state = BAD;
+			s->failed = 1;
+			replace(s, s->next);
+		} else if (b->state == FETCHED) {
+			emit_data(s, &d);
+			free(d.t);
+			free(d.v);
+		}
+		free(b->body);
+		b->body = NULL;
+		held--;
+		s->next++;
+	}
+	if (api) {
+		emit_data(s, &s->api);
+		free(s->api.t);
+		free(s->api.v);
+		held--;
+	}
+	return 1;
+}
+
+static void
+finish(struct sensor *s)
+{
+	if (s->cut != INT64_MAX) {
+		s->failed = 1;
+		if (!quiet)
+			report("%s: records from %jd on held back until "
+			    "that block can be fetched", s->id, (intmax_t)s->cut);
+	}
+	if (verbose)
+		report("%s: %zu records", s->id, s->records);
+	if (s->failed)
+		failed = 1;
+	free(s->b);
+	free(s->order);
+	explicit_bzero(s->token, strlen(s->token));
+	free(s->token);
+	free(s->id);
+	s->b = NULL;
+	s->order = NULL;
+	s->nb = s->issue = 0;
+}
+
+/* Sensors print in input order. */
 static void
 emit_ready(void)
 {
-	struct sensor *s;
-	size_t i;
-
-	while (nemitted < nsensors && sensors[nemitted].done) {
-		s = &sensors[nemitted++];
-		if (s->cut != INT64_MAX) {
-			s->failed = 1;
-			if (!quiet)
-				report("%s: records from %jd on held back until "
-				    "that block can be fetched", s->id,
-				    (intmax_t)s->cut);
-		}
-		if (s->nb > 0)
-			qsort(s->b, s->nb, sizeof *s->b, cmp_bid);
-		for (i = 0; i < s->nb; i++)
-			if (s->b[i].state == VALID)
-				emit_data(s, &s->b[i].d);
-		emit_data(s, &s->api);
-		if (verbose)
-			report("%s: %zu records", s->id, s->records);
-		if (s->failed)
-			failed = 1;
-		for (i = 0; i < s->nb; i++) {
-			free(s->b[i].d.t);
-			free(s->b[i].d.v);
-		}
-		free(s->b);
-		free(s->api.t);
-		free(s->api.v);
-		explicit_bzero(s->token, strlen(s->token));
-		free(s->token);
-		free(s->id);
-		s->b = NULL;
-		s->nb = 0;
-	}
+	while (ndone < nsensors && advance(&sensors[ndone]))
+		finish(&sensors[ndone++]);
 }
 
 static void
@@ -303,7 +378,9 @@ done(struct og_req *r)
 	} else if (!r->ok) {
 		report("%s: %s", s->id, r->why);
 		s->failed = 1;
+		s->listed = 1;
 	} else if (api) {
+		s->listed = 1;
 		nblocks++;
 		if ((err = og_tmpo_api_parse(r->body, r->len, &s->api, why,
 		    sizeof why))) {
@@ -311,38 +388,41 @@ done(struct og_req *r)
 			s->failed = 1;
 		}
 	} else {
+		s->listed = 1;
 		sync_list(s, r);
 	}
 	free(r->body);
 	free(r->url);
 	free(j);
-	if (--s->pending == 0) {
-		s->done = 1;
-		ndone++;
-		emit_ready();
-	}
+	emit_ready();
+	feed();
 }
 
 static void
-start_sensor(struct sensor *s)
+start_api(struct sensor *s)
+{
+	char path[512 + OG_KEY_MAX];
+	int64_t from = s->start;
+	int n;
+
+	if (from == INT64_MIN)
+		from = (s->end == INT64_MAX ? (int64_t)time(NULL) :
+		    s->end) - 86400;
+	n = snprintf(path, sizeof path,
+	    "/sensor/%s?start=%jd&end=%jd&resolution=%s", s->id,
+	    (intmax_t)from, (intmax_t)(s->end == INT64_MAX ?
+	    (int64_t)time(NULL) : s->end), res);
+	if (unit)
+		snprintf(path + n, sizeof path - n, "&unit=%s", unit);
+	get(s, NULL, path, "application/json");
+}
+
+static void
+start_sync(struct sensor *s)
 {
 	char path[512 + OG_KEY_MAX];
 	int64_t from = s->start, bid;
-	int n;
 
-	if (api) {
-		if (from == INT64_MIN)
-			from = (s->end == INT64_MAX ? (int64_t)time(NULL) :
-			    s->end) - 86400;
-		n = snprintf(path, sizeof path,
-		    "/sensor/%s?start=%jd&end=%jd&resolution=%s", s->id,
-		    (intmax_t)from, (intmax_t)(s->end == INT64_MAX ?
-		    (int64_t)time(NULL) : s->end), res);
-		if (unit)
-			snprintf(path + n, sizeof path - n, "&unit=%s", unit);
-		get(s, NULL, path, "application/json");
-		return;
-	}
 	/* Blocks of level 8 end on multiples of 256: asking for those after
 	 * the one ending at or before START gives every block that ends
 	 * after it. */
@@ -359,7 +439,7 @@ start_sensor(struct sensor *s)
 }
 
 static int
-id_ok(const char *s, size_t len)
+unit_ok(const char *s, size_t len)
 {
 	size_t i;
 
@@ -367,6 +447,21 @@ id_ok(const char *s, size_t len)
 		return 0;
 	for (i = 0; i < len; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* A Flukso sensor id is 32 hex digits.  A bad one is not shown: it may be
+ * a token in the wrong column. */
+static int
+sensor_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != 32)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)s[i]))
 			return 0;
 	return 1;
 }
@@ -403,7 +498,9 @@ read_tokens(const char *path)
 	og_reader_open(&rd, path);
 	if (fstat(rd.fd, &st) < 0)
 		og_die("%s:", path);
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077))
+	if (!S_ISREG(st.st_mode))
+		og_die("%s: not a regular file", path);
+	if (st.st_mode & 077)
 		og_die("%s: token file readable by others (mode %04o); "
 		    "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
 	while ((line = og_read_line(&rd, &len))) {
@@ -412,7 +509,10 @@ read_tokens(const char *path)
 		if (len == 0 || line[0] == '#')
 			continue;
 		line[n] = '\0';
-		if (!id_ok(line, n) || !token_ok(tok, strlen(tok)))
+		if (!sensor_ok(line, n))
+			og_die("%s:%ju: bad sensor id (expected 32 hex digits)",
+			    path, rd.lineno);
+		if (!token_ok(tok, strlen(tok)))
 			og_die("%s:%ju: expected SENSOR TOKEN", path, rd.lineno);
 		if (ntokens == cap) {
 			cap = cap ? 2 * cap : 16;
@@ -463,10 +563,15 @@ read_sensors(int64_t start, int64_t end, const char *tokfile)
 			if (since)
 				*since++ = '\0';
 		}
-		if ((!tab && !tokfile) ||
-		    !id_ok(line, tab ? (size_t)(tab - line) : len)) {
-			report("%s:%ju: expected SENSOR%s [TAB SINCE]", rd.name,
-			    rd.lineno, tokfile ? "" : " TAB TOKEN");
+		if (!tab && !tokfile) {
+			report("%s:%ju: expected SENSOR TAB TOKEN [TAB SINCE]",
+			    rd.name, rd.lineno);
+			failed = 1;
+			continue;
+		}
+		if (!sensor_ok(line, tab ? (size_t)(tab - line) : len)) {
+			report("%s:%ju: bad sensor id (expected 32 hex digits)",
+			    rd.name, rd.lineno);
 			failed = 1;
 			continue;
 		}
@@ -652,7 +757,7 @@ main(int argc, char *argv[])
 	if (!strstr(" minute 15min hour day week month year ", word))
 		og_usage_error("bad -r '%s': minute 15min hour day week month year",
 		    res);
-	if (unit && !id_ok(unit, strlen(unit)))
+	if (unit && !unit_ok(unit, strlen(unit)))
 		og_usage_error("bad -U '%s'", unit);
 	if (start != INT64_MIN && end != INT64_MAX && start >= end)
 		og_die("-s START must be before -e END");
@@ -672,8 +777,10 @@ main(int argc, char *argv[])
 	read_sensors(start, end, tokfile);
 	free_tokens();
 	og_fetch_init(&fetcher, &o);
-	for (i = 0; i < nsensors; i++)
-		start_sensor(&sensors[i]);
+	window = 2 * o.jobs;
+	for (i = 0; !api && i < nsensors; i++)
+		start_sync(&sensors[i]);
+	feed();
 	og_fetch_run(&fetcher, tick, NULL);
 	clear_progress();
 	og_fetch_free(&fetcher);

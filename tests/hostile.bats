@@ -42,6 +42,7 @@ store_sum() {
 
 LONGKEY=$(printf 'a%.0s' $(seq 256))
 LONGKEY40=$(printf 'a%.0s' $(seq 40))
+ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 
 # --- og-pack ----------------------------------------------------------------
 
@@ -408,12 +409,12 @@ LONGKEY40=$(printf 'a%.0s' $(seq 40))
 	assert_success
 	assert_output "$(printf '../etc\t..\tgridNet\t-\t-\n/abs\tx\tgridNet\t-\t-')"
 	# a token with a space or tab prints with spaces; og-pull refuses it
-	sheet 'sensor,site,category,token\na,x,gridNet,"s3 cr\tet"\n'
+	sheet "sensor,site,category,token\n$ID,x,gridNet,\"s3 cr\tet\"\n"
 	run og-meta -f sensor,token - <in
 	assert_success
-	assert_output "$(printf 'a\ts3 cr et')"
+	assert_output "$(printf '%s\ts3 cr et' "$ID")"
 	printf '%s\n' "$output" >in
-	fails 1 "og-pull: <stdin>:1: a: bad token" og-pull -u http://127.0.0.1:1
+	fails 1 "og-pull: <stdin>:1: $ID: bad token" og-pull -u http://127.0.0.1:1
 }
 
 # --- og-pull ----------------------------------------------------------------
@@ -450,15 +451,24 @@ LONGKEY40=$(printf 'a%.0s' $(seq 40))
 		printf "$1\n" >in
 		fails 1 "og-pull: <stdin>:1: $2" og-pull -u http://127.0.0.1:1
 	}
-	check 'abc\ttok en' 'abc: bad token'
-	check 'abc\t' 'abc: bad token'
-	check 'abc\ttok\001en' 'abc: bad token'
-	check 'abc\ttok\r' 'abc: bad token'
-	check "abc\t$(printf 'x%.0s' $(seq 300))" 'abc: bad token'
-	check 'abc\ttok\t1\textra' "abc: bad time '1"$'\t'"extra'"
-	# needs fixing: a bad sensor id is reported as a bad line layout
-	check '../x\ttok' 'expected SENSOR TAB TOKEN [TAB SINCE]'
-	check "$LONGKEY\ttok" 'expected SENSOR TAB TOKEN [TAB SINCE]'
+	check "$ID\ttok en" "$ID: bad token"
+	check "$ID\t" "$ID: bad token"
+	check "$ID\ttok\001en" "$ID: bad token"
+	check "$ID\ttok\r" "$ID: bad token"
+	check "$ID\t$(printf 'x%.0s' $(seq 300))" "$ID: bad token"
+	check "$ID\ttok\t1\textra" "$ID: bad time '1"$'\t'"extra'"
+	check 'no-tab-here' 'expected SENSOR TAB TOKEN [TAB SINCE]'
+	# a bad sensor id is named as such, neither it nor the token shown
+	# (it may be a token in the wrong column)
+	local bad='bad sensor id (expected 32 hex digits)'
+	check 'bad/id\ts3cr3t' "$bad"
+	check '../x\ts3cr3t' "$bad"
+	check "$LONGKEY\ts3cr3t" "$bad"
+	check "$(printf 'a%.0s' $(seq 300))\ts3cr3t" "$bad"
+	check "${ID}0\ts3cr3t" "$bad"
+	check "${ID%?}g\ts3cr3t" "$bad"
+	check "\ts3cr3t" "$bad"
+	check "s3cr3ts3cr3ts3cr3t\t$ID" "$bad"
 	# an empty line is passed over
 	printf '\n' >in
 	run --separate-stderr og-pull -u http://127.0.0.1:1 <in
@@ -467,20 +477,27 @@ LONGKEY40=$(printf 'a%.0s' $(seq 40))
 }
 
 @test "og-pull: bad token files" {
-	printf 'abc\n' >in
+	printf '%s\n' "$ID" >in
 	fails 1 "og-pull: nosuch: No such file or directory" og-pull -K nosuch
-	printf 'abc tok\n' >tk
+	printf '%s tok\n' "$ID" >tk
 	chmod 640 tk
 	fails 1 "og-pull: tk: token file readable by others (mode 0640); chmod 600 it" og-pull -K tk
 	chmod 604 tk
 	fails 1 "og-pull: tk: token file readable by others (mode 0604); chmod 600 it" og-pull -K tk
-	printf 'abc\n' >tk
+	printf '%s\n' "$ID" >tk
 	chmod 600 tk
 	fails 1 "og-pull: tk:1: expected SENSOR TOKEN" og-pull -u http://127.0.0.1:1 -K tk
+	printf 's3cr3t %s\n' "$ID" >tk
+	fails 1 "og-pull: tk:1: bad sensor id (expected 32 hex digits)" og-pull -u http://127.0.0.1:1 -K tk
 	: >tk
-	fails 1 "og-pull: <stdin>:1: abc: no token in tk" og-pull -u http://127.0.0.1:1 -K tk
-	# needs fixing: a directory is called a token file readable by others
+	fails 1 "og-pull: <stdin>:1: $ID: no token in tk" og-pull -u http://127.0.0.1:1 -K tk
+	printf '../x\n' >in
+	fails 1 "og-pull: <stdin>:1: bad sensor id (expected 32 hex digits)" og-pull -u http://127.0.0.1:1 -K tk
+	# a directory, open to all or not, or a pipe is not a token file
 	mkdir tdir
 	chmod 755 tdir
-	fails 1 "og-pull: tdir: token file readable by others (mode 0755); chmod 600 it" og-pull -K tdir
+	fails 1 "og-pull: tdir: not a regular file" og-pull -K tdir
+	chmod 700 tdir
+	fails 1 "og-pull: tdir: not a regular file" og-pull -K tdir
+	fails 1 "og-pull: /dev/null: not a regular file" og-pull -K /dev/null
 }
