@@ -413,8 +413,11 @@ pull_fed() {
 	refute_sanitizer
 	assert_success
 	diff expected <(printf '%s\n' "$output")
+	# the retry waits the second asked for, not the 0.05 s backoff; the
+	# stand-in logs a request when it has answered it, a few ms after the
+	# client may have read the answer and started its wait
 	awk '/1404224256 429/ { a = $1 } /1404224256 200/ { b = $1 }
-	    END { exit !(a && b && b - a >= 1.0 && b - a < 3) }' "$W/log"
+	    END { exit !(a && b && b - a >= 0.9 && b - a < 3) }' "$W/log"
 }
 
 @test "a Retry-After beyond ten minutes is not waited for" {
