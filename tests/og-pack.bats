@@ -337,7 +337,7 @@ for t in [-5, 9999, 10000, 19999, 20000, 1451609999, 1451610000,
 # kill costs a read of the store and a range read; the batches are checked
 # one by one at the end, so hundreds of kills stay affordable.
 @test "kill -9 at random points loses no committed batch and tears none" {
-	kills=${OG_KILLS:-60}
+	kills=${OG_KILLS:-150}
 	# kill instants spread over 1.5 times how long one pack takes here
 	seq 1 30000 | awk '{print "k" $1 % 3 "\t" $1 "\t" 1}' >batch
 	t0=$(date +%s%N); og-pack probe <batch; t1=$(date +%s%N)
