@@ -349,8 +349,10 @@ compress_times(struct times *tm, const int64_t *t, const double *v, size_t n)
 			swap_bufs(&tm->frame, &frame);
 		}
 	}
-	compress_frame(&tm->frame, 1, tm->raw.data, tm->raw.len, &best_cut,
+	compress_frame(&frame, 1, tm->raw.data, tm->raw.len, &best_cut,
 	    best_cut != 0);
+	if (frame.len < tm->frame.len)
+		swap_bufs(&tm->frame, &frame);
 }
 
 /* Appends the chunk of n records, its values by codec, to out without
