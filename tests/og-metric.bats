@@ -428,24 +428,21 @@ meta() {
 	    D/siteCons 0 4.0)"
 }
 
+# bad_metric EXPR WHAT: -x EXPR is a usage error saying WHAT is wrong
+bad_metric() {
+	run og-metric -i 1h -M meta -x "$1" in
+	assert_failure 2
+	assert_output "og-metric: bad metric '$1': $2"
+}
+
 @test "a bad metric expression is a usage error saying what is wrong" {
 	meta >meta
 	rec s1 0 1 >in
-	run og-metric -i 1h -M meta -x 'siteCons=gridNet+' in
-	assert_failure 2
-	assert_output "og-metric: bad metric 'siteCons=gridNet+': expected a category or a number at end"
-	run og-metric -i 1h -M meta -x 'x=gridNet*pvProd' in
-	assert_failure 2
-	assert_output "og-metric: bad metric 'x=gridNet*pvProd': product of two categories at 'pvProd'"
-	run og-metric -i 1h -M meta -x 'x=gridnet' in
-	assert_failure 2
-	assert_output "og-metric: bad metric 'x=gridnet': unknown category 'gridnet' (gridImport, gridExport, gridNet, gridCons, pvProd, gridSub, gridGas, gridWater, heatProd)"
-	run og-metric -i 1h -M meta -x 'gridNet' in
-	assert_failure 2
-	assert_output "og-metric: bad metric 'gridNet': expected NAME=EXPR at end"
-	run og-metric -i 1h -M meta -x 'x=2*3' in
-	assert_failure 2
-	assert_output "og-metric: bad metric 'x=2*3': term without a category at '2*3'"
+	bad_metric 'siteCons=gridNet+' "expected a category or a number at end"
+	bad_metric 'x=gridNet*pvProd' "product of two categories at 'pvProd'"
+	bad_metric 'x=gridnet' "unknown category 'gridnet' (gridImport, gridExport, gridNet, gridCons, pvProd, gridSub, gridGas, gridWater, heatProd)"
+	bad_metric 'gridNet' "expected NAME=EXPR at end"
+	bad_metric 'x=2*3' "term without a category at '2*3'"
 	run og-metric -i 1h -x 'x=gridNet' in
 	assert_failure 2
 	assert_output "og-metric: -x needs -M"
@@ -454,24 +451,12 @@ meta() {
 @test "a factor that is not a finite number is a usage error naming it" {
 	meta >meta
 	rec s1 0 1 >in
-	run og-metric -i 1h -M meta -x 'x=nan*gridImport' in
-	assert_failure 2
-	assert_output "og-metric: bad metric 'x=nan*gridImport': bad factor 'nan' (not a finite number)"
-	run og-metric -i 1h -M meta -x 'x=gridImport*NaN' in
-	assert_failure 2
-	assert_output "og-metric: bad metric 'x=gridImport*NaN': bad factor 'NaN' (not a finite number)"
-	run og-metric -i 1h -M meta -x 'x=-inf*gridImport' in
-	assert_failure 2
-	assert_output "og-metric: bad metric 'x=-inf*gridImport': bad factor 'inf' (not a finite number)"
-	run og-metric -i 1h -M meta -x 'x=gridImport/Infinity' in
-	assert_failure 2
-	assert_output "og-metric: bad metric 'x=gridImport/Infinity': bad factor 'Infinity' (not a finite number)"
-	run og-metric -i 1h -M meta -x 'x=1e999*gridImport' in
-	assert_failure 2
-	assert_output "og-metric: bad metric 'x=1e999*gridImport': bad factor '1e999' (not a finite number)"
-	run og-metric -i 1h -M meta -x 'x=1e200*1e200*gridImport' in
-	assert_failure 2
-	assert_output "og-metric: bad metric 'x=1e200*1e200*gridImport': factors multiply beyond the range of a double at '1e200*gridImport'"
+	bad_metric 'x=nan*gridImport' "bad factor 'nan' (not a finite number)"
+	bad_metric 'x=gridImport*NaN' "bad factor 'NaN' (not a finite number)"
+	bad_metric 'x=-inf*gridImport' "bad factor 'inf' (not a finite number)"
+	bad_metric 'x=gridImport/Infinity' "bad factor 'Infinity' (not a finite number)"
+	bad_metric 'x=1e999*gridImport' "bad factor '1e999' (not a finite number)"
+	bad_metric 'x=1e200*1e200*gridImport' "factors multiply beyond the range of a double at '1e200*gridImport'"
 	# a category that only begins like one is still a category
 	run og-metric -i 1h -M meta -x 'x=infoo' in
 	assert_failure 2
