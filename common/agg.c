@@ -367,7 +367,8 @@ og_state_merge(struct og_state *s, struct og_state *o)
 	size_t i;
 
 	s->nans += o->nans;
-	s->gap |= o->gap;
+	s->covered = o->covered > INT64_MAX - s->covered ? INT64_MAX :
+	    s->covered + o->covered;
 	for (i = 0; i < o->nsamples; i++)
 		keep_sample(s, o->samples[i]);
 	s->sorted = 0;
@@ -465,7 +466,7 @@ out_tab_value(double v)
 	og_out_value(v);
 }
 
-/* KEY START COUNT NANS GAP SUM MIN MAX FIRST_T FIRST LAST_T LAST [SAMPLE...] */
+/* KEY START COUNT NANS COVERED SUM MIN MAX FIRST_T FIRST LAST_T LAST [SAMPLE...] */
 void
 og_state_write(struct og_state *s, const char *key, size_t keylen,
     int64_t start)
@@ -477,7 +478,7 @@ og_state_write(struct og_state *s, const char *key, size_t keylen,
 	out_tab_int(start);
 	out_tab_int(s->count);
 	out_tab_int(s->nans);
-	out_tab_int(s->gap);
+	out_tab_int(s->covered);
 	og_out_char('\t');
 	og_out(buf, og_xsum_format(&s->sum, buf));
 	out_tab_value(s->min);
@@ -520,7 +521,6 @@ og_state_parse(const char *p, const char *end, struct og_state *s)
 {
 	const char *f;
 	size_t len;
-	int64_t gap;
 	double v;
 
 	if (end - p >= 1 && p[0] == '*' && (end - p == 1 || p[1] == '\t')) {
@@ -539,9 +539,8 @@ og_state_parse(const char *p, const char *end, struct og_state *s)
 	    og_parse_int64(f, len, &s->nans) < 0 || s->nans < 0)
 		return "bad nan count in partial state";
 	if (next_field(&p, end, &f, &len) < 0 ||
-	    og_parse_int64(f, len, &gap) < 0 || gap < 0 || gap > 1)
-		return "bad gap flag in partial state";
-	s->gap = gap;
+	    og_parse_int64(f, len, &s->covered) < 0 || s->covered < 0)
+		return "bad covered seconds in partial state";
 	if (next_field(&p, end, &f, &len) < 0 ||
 	    og_xsum_parse(&s->sum, f, len) < 0)
 		return "bad exact sum in partial state";

@@ -146,7 +146,7 @@ int og_window_has(const struct og_window *w, int64_t t);
 /* agg.c: the aggregates of one bucket.  Sums are exact (independent of the
  * order of samples and merges) and rounded once; percentiles interpolate
  * linearly between ranks as numpy's default does.  A partial state line is
- * KEY START COUNT NANS GAP SUM MIN MAX FIRST_T FIRST LAST_T LAST [SAMPLE...]
+ * KEY START COUNT NANS COVERED SUM MIN MAX FIRST_T FIRST LAST_T LAST [SAMPLE...]
  * with SUM written as [-]0xHEXp[+-]E; samples beyond 4096 follow on lines
  * KEY START * SAMPLE.... */
 struct og_xsum {
@@ -164,7 +164,8 @@ struct og_agg {
 struct og_state {
 	int64_t start, end;
 	int64_t count, nans;	/* samples with a value, and nan samples */
-	int gap, sorted;
+	int64_t covered;	/* -d: seconds of the bucket whose use is known */
+	int sorted;
 	struct og_xsum sum;
 	double min, max, first, last;
 	int64_t first_t, last_t;
@@ -389,6 +390,7 @@ struct og_series {
 	size_t nopen, capopen;
 	int64_t written;	/* buckets before this one are written */
 	int has_last;		/* -d: the last reading */
+	int reversible;		/* -d: falls can be export; -1 not asked yet */
 	int64_t last_t;
 	double last_c;
 };
@@ -397,7 +399,9 @@ struct og_series_set {
 	int64_t profile;	/* -P: slot seconds, buckets by time of day */
 	struct og_window win;
 	int window, counter, hold, keep_samples;
-	int64_t gap;
+	int64_t gap;		/* -d: the longest time interpolated; 0 any */
+	double max_fall;	/* -d: the fastest export, units an hour */
+	int (*reversible)(void *ctx, struct og_series *k);
 	void (*emit)(void *ctx, struct og_series *k, struct og_state *s);
 	void (*opened)(void *ctx, struct og_series *k, int64_t start);
 	void *ctx;

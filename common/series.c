@@ -28,7 +28,6 @@ void
 og_series_init(struct og_series_set *set)
 {
 	memset(set, 0, sizeof *set);
-	set->gap = 3600;
 	set->cap = 64;
 	set->table = og_calloc(set->cap, sizeof *set->table);
 }
@@ -75,6 +74,7 @@ og_series_get(struct og_series_set *set, const char *key, size_t len)
 	k->keylen = len;
 	k->hash = h;
 	k->written = INT64_MIN;
+	k->reversible = -1;
 	set->table[j] = k;
 	set->order = og_reallocarray(set->order, set->n + 1, sizeof *set->order);
 	set->order[set->n++] = k;
@@ -175,7 +175,7 @@ late(struct og_record *r, const char *name, uintmax_t line)
 	    (long long)r->time, (int)r->keylen, r->key);
 }
 
-/* q(x): the part of the increase delta from t0 to x, linear in time */
+/* q(x): the part of the change delta from t0 to x, linear in time */
 static double
 share(double delta, int64_t t0, int64_t t1, int64_t x)
 {
@@ -184,15 +184,29 @@ share(double delta, int64_t t0, int64_t t1, int64_t x)
 	return delta * ((double)(x - t0) / (double)(t1 - t0));
 }
 
-/* The counter went from c0 at t0 to c1 at t1: spread the increase over
- * the buckets it spans; a decrease is a reset and adds nothing; a gap
- * longer than set->gap marks the buckets it spans instead. */
+/* A fall of a counter is export when the counter is reversible and falls
+ * no faster than set->max_fall units an hour; any other fall is a reset
+ * (a meter replaced or reflashed), across which consumption is unknown. */
+static int
+is_export(struct og_series_set *set, struct og_series *k, int64_t t0,
+    double c0, int64_t t1, double c1)
+{
+	return k->reversible && t1 > t0 &&
+	    (c0 - c1) * 3600 <= set->max_fall * (double)(t1 - t0);
+}
+
+/* The counter went from c0 at t0 to c1 at t1: spread the change over the
+ * buckets it spans, in proportion to the time of each that it covers.
+ * Across a reset, or a gap longer than set->gap when one is set, the
+ * consumption is unknown: the buckets it spans get nothing from it, and
+ * those wholly inside it print nan. */
 static void
 counter_segment(struct og_series_set *set, struct og_series *k, int64_t t0,
     double c0, int64_t t1, double c1)
 {
-	double delta = c1 >= c0 ? c1 - c0 : 0;
-	int gap = t1 - t0 > set->gap;
+	double delta = c1 - c0;
+	int known = (!set->gap || t1 - t0 <= set->gap) &&
+	    (delta >= 0 || is_export(set, k, t0, c0, t1, c1));
 	int64_t s, e, a, b;
 	struct og_state *st;
 
@@ -206,14 +220,13 @@ counter_segment(struct og_series_set *set, struct og_series *k, int64_t t0,
 			og_die("counter bucket %lld already written",
 			    (long long)s);
 		e = st->end;
-		if (gap) {
-			st->gap = 1;
+		if (!known)
 			continue;
-		}
 		a = s > t0 ? s : t0;
 		b = e < t1 ? e : t1;
 		og_state_add(st, a, share(delta, t0, t1, b) -
 		    share(delta, t0, t1, a), 0);
+		st->covered += b - a;
 	}
 }
 
@@ -250,6 +263,9 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 			    "(-d needs each key in time order)", name, line,
 			    (long long)r->time, (int)r->keylen, r->key,
 			    (long long)k->last_t);
+		if (!k->has_last && k->reversible < 0)
+			k->reversible = set->reversible ?
+			    set->reversible(set->ctx, k) : 0;
 		if (k->has_last)
 			counter_segment(set, k, k->last_t, k->last_c, r->time,
 			    r->value);

@@ -1,5 +1,6 @@
 /* og-metric: resample, aggregate and combine records. */
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,19 +10,22 @@
 #define AGG_MAX 32
 
 static const char usage_text[] =
-    "usage: og-metric [-druT] [-i INTERVAL] [-a AGG] [-g SECONDS] [-w HH:MM-HH:MM]\n"
-    "                 [-z ZONE] [-P INTERVAL] [-M META [-x NAME=EXPR]...]\n"
-    "                 [--partial] [--merge] [FILE...]\n"
+    "usage: og-metric [-dDruT] [-i INTERVAL] [-a AGG] [-g SECONDS] [-F RATE]\n"
+    "                 [-w HH:MM-HH:MM] [-z ZONE] [-P INTERVAL]\n"
+    "                 [-M META [-x NAME=EXPR]...] [--partial] [--merge] [FILE...]\n"
     "Turn records into metrics; with no INTERVAL, pass records through checked.\n"
     "  -i INTERVAL  buckets: Ns Nmin Nh (fixed), Nd Nw Nmo Ny (calendar, local)\n"
     "  -a AGG       mean min max sum count first last pNN median (comma-separated)\n"
-    "  -d           input is a cumulative counter: consumption per bucket\n"
-    "  -g SECONDS   longest gap -d interpolates across (default 3600)\n"
+    "  -d           input is a counter that only rises: a fall is a reset\n"
+    "               (with -M, gridNet counters are read as with -D)\n"
+    "  -D           input is a reversible counter: a fall is export\n"
+    "  -F RATE      fastest fall, units an hour, still export (default 100000)\n"
+    "  -g SECONDS   longest gap -d interpolates across (default: any)\n"
     "  -r           per-bucket quantity to an average rate (per hour; l per minute)\n"
     "  -u           input in any order: hold every bucket to the end\n"
     "  -w HH:MM-HH:MM  keep samples in this local time-of-day window\n"
     "  -P INTERVAL  profile: aggregate per local time of day\n"
-    "  -M META      sensor sheet (og-meta output) for site metrics and -r units\n"
+    "  -M META      sensor sheet (og-meta output) for site metrics, -r units, -d\n"
     "  -x NAME=EXPR site metric, e.g. siteCons=gridNet+gridImport+pvProd-gridExport+gridCons\n"
     "  -z ZONE      time zone for calendar buckets, windows and -T (default TZ)\n"
     "  -T           print times as ISO 8601 in the local zone\n"
@@ -36,9 +40,16 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* What the command line asks for. */
+struct options {
+	const char *interval, *profile, *window, *agglist, *metapath;
+	const char *gap, *max_fall;
+	int increasing, reversible, merge;
+};
+
 static struct og_agg *aggs;
 static size_t naggs;
-static int partial, rate;
+static int partial, rate, counter;
 static struct og_meta meta;
 static int have_meta;
 static struct og_sites sites;
@@ -60,14 +71,37 @@ sensor_of(struct og_series *k)
 	return found;
 }
 
-/* -r: a quantity per bucket over the bucket's hours, or its minutes for
- * sensors the sheet gives in liters */
+/* -d with a sheet: a gridNet meter is reversible ("total", not
+ * "total_increasing", in Home Assistant's words) */
+static int
+grid_net(void *ctx, struct og_series *k)
+{
+	struct og_sensor *sn = sensor_of(k);
+
+	(void)ctx;
+	return sn && strcmp(sn->category, "gridNet") == 0;
+}
+
+static int
+always(void *ctx, struct og_series *k)
+{
+	(void)ctx;
+	(void)k;
+	return 1;
+}
+
+/* -r: a quantity per bucket over the hours (or, for sensors the sheet
+ * gives in liters, the minutes) it covers: a counter's bucket covers the
+ * time its readings span, any other bucket its whole length */
 static double
-rate_divisor(struct og_sensor *sn, struct og_state *s)
+rate_of(double v, struct og_sensor *sn, struct og_state *s)
 {
 	double unit = sn && strcmp(sn->unit, "l") == 0 ? 60 : 3600;
+	int64_t length = counter ? s->covered : s->end - s->start;
 
-	return (double)(s->end - s->start) / unit;
+	if (length <= 0)
+		return NAN;
+	return v / ((double)length / unit);
 }
 
 static void
@@ -88,7 +122,7 @@ emit(void *ctx, struct og_series *k, struct og_state *s)
 	for (a = 0; a < naggs; a++) {
 		v[a] = og_state_value(s, &aggs[a]);
 		if (rate)
-			v[a] /= rate_divisor(sn, s);
+			v[a] = rate_of(v[a], sn, s);
 	}
 	if (nexprs) {
 		if (sn)
@@ -120,15 +154,17 @@ opened(void *ctx, struct og_series *k, int64_t start)
 
 /* The options a partial state depends on; --merge must be given the same. */
 static void
-signature(char *buf, size_t size, const char *interval, const char *profile,
-    struct og_series_set *set, const char *window)
+signature(char *buf, size_t size, const struct options *o,
+    const struct og_series_set *set)
 {
 	const char *tz = getenv("TZ");
 
-	snprintf(buf, size, "#og-metric partial 1 i=%s P=%s d=%d g=%lld w=%s "
-	    "u=%d z=%s samples=%d", interval ? interval : "-",
-	    profile ? profile : "-", set->counter, (long long)set->gap,
-	    window ? window : "-", set->hold, tz && *tz ? tz : "-",
+	snprintf(buf, size, "#og-metric partial 2 i=%s P=%s d=%s g=%s F=%s "
+	    "w=%s u=%d z=%s samples=%d", o->interval ? o->interval : "-",
+	    o->profile ? o->profile : "-",
+	    o->reversible ? "D" : o->increasing ? (have_meta ? "M" : "d") : "-",
+	    o->gap ? o->gap : "-", o->max_fall ? o->max_fall : "-",
+	    o->window ? o->window : "-", set->hold, tz && *tz ? tz : "-",
 	    set->keep_samples);
 }
 
@@ -214,47 +250,51 @@ add_expr(const char *arg)
 	nexprs++;
 }
 
-int
-main(int argc, char *argv[])
+static int
+parse_options(int argc, char *argv[], struct options *o,
+    struct og_series_set *set)
 {
-	struct og_series_set set;
-	const char *interval = NULL, *profile = NULL, *window = NULL;
-	const char *agglist = NULL, *metapath = NULL, *bad;
-	struct og_interval iv;
-	struct og_agg sum = { OG_SUM, 0, "sum" };
-	char sig[512];
-	int c, i, merge = 0, transform;
-	int64_t gap = 3600;
+	int c;
 
-	og_setprog(argv[0]);
-	og_series_init(&set);
-	while ((c = getopt_long(argc, argv, "a:dg:hi:M:P:rTuVw:x:z:",
+	while ((c = getopt_long(argc, argv, "a:dDF:g:hi:M:P:rTuVw:x:z:",
 	    long_options, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			agglist = optarg;
+			o->agglist = optarg;
 			break;
 		case 'd':
-			set.counter = 1;
+			o->increasing = 1;
+			break;
+		case 'D':
+			o->reversible = 1;
+			break;
+		case 'F':
+			o->max_fall = optarg;
+			if (og_parse_value(optarg, strlen(optarg),
+			    &set->max_fall) < 0 || !(set->max_fall > 0) ||
+			    isinf(set->max_fall))
+				og_usage_error("bad fastest fall '%s' (units an "
+				    "hour, above 0)", optarg);
 			break;
 		case 'g':
-			if (og_parse_int64(optarg, strlen(optarg), &gap) < 0 ||
-			    gap <= 0)
+			o->gap = optarg;
+			if (og_parse_int64(optarg, strlen(optarg), &set->gap) < 0 ||
+			    set->gap <= 0)
 				og_usage_error("bad gap '%s' (seconds)", optarg);
 			break;
 		case 'h':
 			og_usage(usage_text, 0);
 		case 'i':
-			interval = optarg;
+			o->interval = optarg;
 			break;
 		case 'M':
-			metapath = optarg;
+			o->metapath = optarg;
 			break;
 		case 'm':
-			merge = 1;
+			o->merge = 1;
 			break;
 		case 'P':
-			profile = optarg;
+			o->profile = optarg;
 			break;
 		case 'p':
 			partial = 1;
@@ -266,16 +306,16 @@ main(int argc, char *argv[])
 			og_iso_times = 1;
 			break;
 		case 'u':
-			set.hold = 1;
+			set->hold = 1;
 			break;
 		case 'V':
 			og_version();
 		case 'w':
-			window = optarg;
-			if (og_window_parse(optarg, &set.win) < 0)
+			o->window = optarg;
+			if (og_window_parse(optarg, &set->win) < 0)
 				og_usage_error("bad window '%s' (HH:MM-HH:MM)",
 				    optarg);
-			set.window = 1;
+			set->window = 1;
 			break;
 		case 'x':
 			add_expr(optarg);
@@ -287,69 +327,111 @@ main(int argc, char *argv[])
 			og_usage(usage_text, OG_EXIT_USAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	return optind;
+}
 
-	if (interval && og_interval_parse(interval, &set.iv) < 0)
+/* The combinations that make no sense are usage errors. */
+static void
+check_options(struct options *o, struct og_series_set *set)
+{
+	struct og_interval iv;
+	int transform = o->interval || o->profile;
+
+	if (o->interval && og_interval_parse(o->interval, &set->iv) < 0)
 		og_usage_error("bad interval '%s' (Ns, Nmin, Nh, Nd, Nw, Nmo or Ny)",
-		    interval);
-	if (profile) {
-		if (og_interval_parse(profile, &iv) < 0 ||
+		    o->interval);
+	if (o->profile) {
+		if (og_interval_parse(o->profile, &iv) < 0 ||
 		    iv.unit != OG_SECONDS || 86400 % iv.n != 0)
 			og_usage_error("bad profile interval '%s' (Ns, Nmin or Nh "
-			    "dividing a day)", profile);
-		set.profile = iv.n;
+			    "dividing a day)", o->profile);
+		set->profile = iv.n;
 		og_iso_times = 0;
 	}
-	if (interval && profile)
+	if (o->interval && o->profile)
 		og_usage_error("-i and -P exclude each other");
-	transform = interval || profile;
-	if (!transform && (agglist || set.counter || rate || set.hold ||
-	    partial || merge || nexprs))
-		og_usage_error("-a, -d, -r, -u, -x, --partial and --merge need -i "
-		    "or -P");
-	if (set.counter && (agglist || window || profile))
-		og_usage_error("-d excludes -a, -w and -P (pipe its output into "
-		    "another og-metric)");
-	if (nexprs && !metapath)
+	if (o->increasing && o->reversible)
+		og_usage_error("-d and -D exclude each other");
+	counter = o->increasing || o->reversible;
+	if (!transform && (o->agglist || counter || rate || set->hold ||
+	    partial || o->merge || nexprs))
+		og_usage_error("-a, -d, -D, -r, -u, -x, --partial and --merge "
+		    "need -i or -P");
+	if (counter && (o->agglist || o->window || o->profile))
+		og_usage_error("-d and -D exclude -a, -w and -P (pipe their "
+		    "output into another og-metric)");
+	if ((o->gap || o->max_fall) && !counter)
+		og_usage_error("-g and -F need -d or -D");
+	if (o->max_fall && !o->reversible && !o->metapath)
+		og_usage_error("-F needs -D, or -d with -M (reversible counters)");
+	if (nexprs && !o->metapath)
 		og_usage_error("-x needs -M");
-	if (metapath && !nexprs && !rate)
-		og_usage_error("-M needs -x or -r");
-	set.gap = gap;
+	if (o->metapath && !nexprs && !rate && !counter)
+		og_usage_error("-M needs -x, -r, -d or -D");
+}
 
-	if (set.counter) {
+static void
+set_up(struct options *o, struct og_series_set *set, char *sig, size_t size)
+{
+	struct og_agg sum = { OG_SUM, 0, "sum" };
+	const char *bad;
+	size_t i;
+
+	if (counter) {
 		aggs = og_malloc(sizeof *aggs);
 		aggs[0] = sum;
 		naggs = 1;
-	} else if (og_agg_parse(agglist ? agglist : "mean", &aggs, &naggs,
+	} else if (og_agg_parse(o->agglist ? o->agglist : "mean", &aggs, &naggs,
 	    &bad) < 0) {
 		og_usage_error("bad aggregate '%s' (mean min max sum count first "
 		    "last pNN median)", bad);
 	} else if (naggs > AGG_MAX) {
 		og_usage_error("more than %d aggregates", AGG_MAX);
 	}
-	for (i = 0; i < (int)naggs; i++)
+	for (i = 0; i < naggs; i++)
 		if (aggs[i].kind == OG_PCT)
-			set.keep_samples = 1;
-	if (metapath) {
-		og_meta_read(&meta, metapath);
+			set->keep_samples = 1;
+	if (o->metapath) {
+		og_meta_read(&meta, o->metapath);
 		have_meta = 1;
 	}
 	if (nexprs)
 		og_sites_init(&sites, &meta, exprs, nexprs, naggs);
-	set.emit = emit;
+	set->emit = emit;
 	if (partial)
-		set.opened = opened;
-	signature(sig, sizeof sig, interval, profile, &set, window);
+		set->opened = opened;
+	if (o->reversible)
+		set->reversible = always;
+	else if (o->increasing && have_meta)
+		set->reversible = grid_net;
+	signature(sig, size, o, set);
 	if (partial) {
 		og_out_str(sig);
 		og_out_char('\n');
 	}
-	if (merge)
-		set.counter = 0;
+	set->counter = counter && !o->merge;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct og_series_set set;
+	struct options o = { 0 };
+	char sig[512];
+	int i;
+
+	og_setprog(argv[0]);
+	og_series_init(&set);
+	set.max_fall = 100000;
+	i = parse_options(argc, argv, &o, &set);
+	argc -= i;
+	argv += i;
+	check_options(&o, &set);
+	set_up(&o, &set, sig, sizeof sig);
 
 	for (i = 0; i < (argc ? argc : 1); i++)
-		read_input(&set, argc ? argv[i] : "-", merge, transform, sig);
+		read_input(&set, argc ? argv[i] : "-", o.merge,
+		    o.interval || o.profile, sig);
 	og_series_finish(&set);
 	if (nexprs)
 		og_sites_finish(&sites, aggs, og_out_record);

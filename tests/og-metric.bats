@@ -229,7 +229,7 @@ PY
 }
 
 @test "-d: a counter that goes down is a reset; consumption goes on from it" {
-	# 0..3600: +20; 3600..5400 reset to 5 adds 0; 5400..7200: +10
+	# 0..3600: +20; 3600..5400 reset to 5 is unknown; 5400..7200: +10
 	rec k 0 0 k 1800 10 k 3600 20 k 5400 5 k 7200 15 >in
 	run og-metric -d -i 1h in
 	assert_success
@@ -238,13 +238,16 @@ PY
 
 @test "-d: a gap longer than -g prints nan inside, edges keep what is known" {
 	# 9000 -> 16200 is a gap of 7200 s: bucket 7200 keeps the 1 Wh before
-	# it, 10800 is nan, 14400 has the 10 Wh after it
+	# it, 10800 is nan, 14400 has the 10 Wh after it; the 16 Wh across
+	# the gap are in no bucket
 	rec k 7200 15 k 9000 16 k 16200 32 k 18000 42 >in
-	run og-metric -d -i 1h in
+	run og-metric -d -g 3600 -i 1h in
 	assert_success
 	assert_output "$(rec k 7200 1.0 k 10800 nan k 14400 10.0)"
-	# with -g 7200 the 16 Wh spread over the gap: 4, 8 and 4
+	# with -g 7200, or by default, the 16 Wh spread over the gap: 4, 8, 4
 	run og-metric -d -g 7200 -i 1h in
+	assert_output "$(rec k 7200 5.0 k 10800 8.0 k 14400 14.0)"
+	run og-metric -d -i 1h in
 	assert_output "$(rec k 7200 5.0 k 10800 8.0 k 14400 14.0)"
 }
 
@@ -253,8 +256,8 @@ PY
 	rec k 0 0 k 900 25 >in
 	run og-metric -d -r -i 15min in
 	assert_output "$(rec k 0 100.0)"
-	rec k 1459033200 0 k 1459112400 46 >in
-	run og-metric -d -r -g 86400 -i 1d in
+	rec k 1459033200 0 k 1459116000 46 >in
+	run og-metric -d -r -i 1d in
 	assert_output "$(rec k 1459033200 2.0)"
 }
 
@@ -278,7 +281,7 @@ PY
 @test "-d output piped into -P and -i gives profiles and days of consumption" {
 	# readings every 15 minutes for two days (UTC): +10 per quarter on
 	# day 0; on day 1 +30 per quarter until 11:45, a reset to 7 at 12:00
-	# (the quarter 11:45-12:00 adds 0), then +20 per quarter
+	# (the quarter 11:45-12:00 is unknown: nan), then +20 per quarter
 	awk 'BEGIN {
 		for (i = 0; i <= 192; i++) {
 			c = i == 0 ? 0 : i <= 96 ? c + 10 : i <= 143 ? c + 30 : \
@@ -287,10 +290,10 @@ PY
 		}
 	}' >in
 	# profile: slots 00:00-11:30 (0 to 41400) (10 + 30) / 2 = 20, slot
-	# 11:45 (42300) (10 + 0) / 2 = 5, slots 12:00-23:45 (10 + 20) / 2 = 15
+	# 11:45 (42300) 10 (nan is left out), slots 12:00-23:45 (10 + 20) / 2 = 15
 	awk 'BEGIN {
 		for (s = 0; s < 96; s++)
-			printf "k\t%d\t%s\n", 900 * s, s < 47 ? "20.0" : s == 47 ? "5.0" : "15.0"
+			printf "k\t%d\t%s\n", 900 * s, s < 47 ? "20.0" : s == 47 ? "10.0" : "15.0"
 	}' >expected
 	og-metric -d -i 15min in | og-metric -z UTC -P 15min >out
 	cmp expected out
@@ -321,6 +324,116 @@ PY
 	    og-metric -d -r -i 15min --merge >merged
 	cmp one merged
 	[ "$(wc -l <one)" -gt 2000 ]
+}
+
+# --- meters as they behave: reversible, reset, idle, cut ----------------------
+
+@test "-D: a reversible counter's fall is export, signed through the buckets" {
+	# 100, 105, 103, 110 a quarter hour apart: +5, -2, +7
+	rec k 0 100 k 900 105 k 1800 103 k 2700 110 >in
+	run og-metric -D -i 1h in
+	assert_success
+	assert_output "$(rec k 0 10.0)"
+	run og-metric -D -i 15min in
+	assert_output "$(rec k 0 5.0 k 900 -2.0 k 1800 7.0)"
+	# as power: 5 Wh a quarter hour is 20 W, -2 is -8 W
+	run og-metric -D -r -i 15min in
+	assert_output "$(rec k 0 20.0 k 900 -8.0 k 1800 28.0)"
+	# -d reads the fall as a reset: the quarter it spans is unknown
+	run og-metric -d -i 1h in
+	assert_output "$(rec k 0 12.0)"
+	run og-metric -d -i 15min in
+	assert_output "$(rec k 0 5.0 k 900 nan k 1800 7.0)"
+}
+
+@test "-D: a fall faster than -F is a reset, not export" {
+	# a meter replaced: 1000000, 1000005, then 3, 8 a minute apart
+	rec k 0 1000000 k 60 1000005 k 120 3 k 180 8 >in
+	run og-metric -D -i 1h in
+	assert_success
+	assert_output "$(rec k 0 10.0)"
+	# falls of 60 and 61 in a minute: 3600 and 3660 units an hour
+	rec k 0 100 k 60 160 k 120 100 k 180 39 k 240 49 >in
+	run og-metric -D -F 3600 -i 1h in
+	assert_output "$(rec k 0 10.0)"
+	run og-metric -D -F 3660 -i 1h in
+	assert_output "$(rec k 0 -51.0)"
+	run og-metric -D -i 1h in
+	assert_output "$(rec k 0 -51.0)"
+}
+
+@test "-d with a sheet reads gridNet counters as reversible, the others not" {
+	printf 's1\tS\tgridImport\telectricity\tWh\ns4\tS\tgridNet\telectricity\tWh\n' >meta
+	rec s1 0 100 s1 1800 90 s1 3600 95 s4 0 100 s4 1800 90 s4 3600 95 >in
+	run og-metric -d -M meta -i 1h in
+	assert_success
+	assert_output "$(rec s1 0 5.0 s4 0 -5.0)"
+	run og-metric -d -i 1h in
+	assert_output "$(rec s1 0 5.0 s4 0 5.0)"
+}
+
+@test "siteCons of a net-metered PV site is net plus production, by hand" {
+	# n1 a reversible grid meter, p1 the PV inverter; per hour
+	# net +2, -7, +6 and PV 0, 9, 1: siteCons 2, 2, 7, the day 11
+	printf 'n1\tG\tgridNet\telectricity\tWh\np1\tG\tpvProd\telectricity\tWh\n' >meta
+	rec n1 0 1000 n1 3600 1002 n1 7200 995 n1 10800 1001 \
+	    p1 0 0 p1 3600 0 p1 7200 9 p1 10800 10 >in
+	X='siteCons=gridNet+gridImport+pvProd-gridExport+gridCons'
+	run og-metric -d -M meta -x "$X" -i 1h in
+	assert_success
+	assert_output "$(rec G/siteCons 0 2.0 G/siteCons 3600 2.0 G/siteCons 7200 7.0)"
+	run og-metric -z UTC -d -M meta -x "$X" -i 1d in
+	assert_output "$(rec G/siteCons 0 11.0)"
+	# as power: each sensor's rate over the 3 hours its readings cover,
+	# summed: 1/3 + 10/3 in doubles
+	run og-metric -z UTC -d -r -M meta -x "$X" -i 1d in
+	assert_output "$(rec G/siteCons 0 3.666666666666667)"
+	# split by sensor into partial state and merged: the same bytes
+	og-metric -z UTC -d -M meta -i 1d -x "$X" in >one
+	for s in n1 p1; do
+		grep "^$s" in | og-metric -z UTC -d -M meta -i 1d --partial
+	done | og-metric -z UTC -d -M meta -i 1d --merge -x "$X" >merged
+	cmp one merged
+	grep -h '^n1' in | og-metric -D -i 1h --partial | grep -c -- '-0x' >negative
+	[ "$(cat negative)" -eq 1 ]
+}
+
+@test "-d: an idle meter's use spreads over the idle days, never lost" {
+	# 30 l over three idle days, then 10 l in an hour: 10 a day, the
+	# four days sum to the counter's rise of 40
+	rec w 0 0 w 259200 30 w 262800 40 >in
+	run og-metric -z UTC -d -i 1d in
+	assert_success
+	assert_output "$(rec w 0 10.0 w 86400 10.0 w 172800 10.0 w 259200 10.0)"
+	# -g 3600: the idle days are unknown, their 30 l in no bucket
+	run og-metric -z UTC -d -g 3600 -i 1d in
+	assert_output "$(rec w 0 nan w 86400 nan w 172800 nan w 259200 10.0)"
+}
+
+@test "-d -r: a bucket cut by a gap or the data's edge is the rate where known" {
+	# a steady 1000 W: 62.5 Wh every 225 s from 01:07:30 UTC, no
+	# reading from 01:41:15 to 04:52:30, then on to 07:00
+	awk 'BEGIN {
+		for (t = 4050; t <= 25200; t += 225)
+			if (t <= 6075 || t >= 17550)
+				printf "k\t%d\t%.1f\n", t, (t - 4050) / 225 * 62.5
+	}' >in
+	# under -g 3600 the quarter hours cut by the gap or the start keep
+	# 1000 W; the twelve wholly inside the gap are nan
+	og-metric -z UTC -d -r -g 3600 -i 15min in >q15
+	run awk -F '\t' '{ n[$3]++ } END { for (v in n) print v, n[v] }' q15
+	assert_output --partial "1000.0 12"
+	assert_output --partial "nan 12"
+	[ "$(wc -l <q15)" -eq 24 ]
+	assert_equal "$(head -1 q15)" "$(rec k 3600 1000.0)"
+	assert_equal "$(sed -n 2,3p q15)" "$(rec k 4500 1000.0 k 5400 1000.0)"
+	# standby, the smallest quarter-hour power between 01:00 and 06:00
+	run sh -c 'og-metric -z UTC -w 01:00-06:00 -i 1d -a min q15'
+	assert_output "$(rec k 0 1000.0)"
+	# interpolated across the gap by default: 1000 W throughout
+	og-metric -z UTC -d -r -i 15min in >all
+	[ "$(wc -l <all)" -eq 24 ]
+	awk -F '\t' '$3 < 1000 - 1e-9 || $3 > 1000 + 1e-9 { bad = 1 } END { exit bad }' all
 }
 
 # --- order and memory -------------------------------------------------------
@@ -550,7 +663,7 @@ AGGS=mean,min,max,sum,count,first,last,p95
 	rec k 1 0.1 k 2 0.2 >in
 	run og-metric -i 1h --partial in
 	assert_success
-	assert_line --index 0 "#og-metric partial 1 i=1h P=- d=0 g=3600 w=- u=0 z=Europe/Brussels samples=0"
+	assert_line --index 0 "#og-metric partial 2 i=1h P=- d=- g=- F=- w=- u=0 z=Europe/Brussels samples=0"
 	assert_line --index 1 "k	0"
 	assert_line --index 2 "k	0	2	0	0	0x133333333333338p-58	0.1	0.2	1	0.1	2	0.2"
 	rec k 3 0.3 >in2
@@ -565,7 +678,11 @@ AGGS=mean,min,max,sum,count,first,last,p95
 	og-metric -i 1h --partial in >p
 	run og-metric -i 1d --merge p
 	assert_failure 1
-	assert_output "og-metric: p:1: partial state of other options ('1 i=1h P=- d=0 g=3600 w=- u=0 z=Europe/Brussels samples=0', here '1 i=1d P=- d=0 g=3600 w=- u=0 z=Europe/Brussels samples=0')"
+	assert_output "og-metric: p:1: partial state of other options ('2 i=1h P=- d=- g=- F=- w=- u=0 z=Europe/Brussels samples=0', here '2 i=1d P=- d=- g=- F=- w=- u=0 z=Europe/Brussels samples=0')"
+	og-metric -d -i 1h --partial in >p
+	run og-metric -D -i 1h --merge p
+	assert_failure 1
+	assert_output "og-metric: p:1: partial state of other options ('2 i=1h P=- d=d g=- F=- w=- u=0 z=Europe/Brussels samples=0', here '2 i=1h P=- d=D g=- F=- w=- u=0 z=Europe/Brussels samples=0')"
 	printf 'k\t0\tx\n' >p
 	run og-metric -i 1h --merge p
 	assert_failure 1
@@ -594,10 +711,27 @@ AGGS=mean,min,max,sum,count,first,last,p95
 	assert_output "og-metric: bad profile interval '7h' (Ns, Nmin or Nh dividing a day)"
 	run og-metric -a mean in
 	assert_failure 2
-	assert_output "og-metric: -a, -d, -r, -u, -x, --partial and --merge need -i or -P"
+	assert_output "og-metric: -a, -d, -D, -r, -u, -x, --partial and --merge need -i or -P"
 	run og-metric -d -a max -i 1h in
 	assert_failure 2
-	assert_output "og-metric: -d excludes -a, -w and -P (pipe its output into another og-metric)"
+	assert_output "og-metric: -d and -D exclude -a, -w and -P (pipe their output into another og-metric)"
+	run og-metric -d -D -i 1h in
+	assert_failure 2
+	assert_output "og-metric: -d and -D exclude each other"
+	run og-metric -g 60 -i 1h in
+	assert_failure 2
+	assert_output "og-metric: -g and -F need -d or -D"
+	run og-metric -d -F 5000 -i 1h in
+	assert_failure 2
+	assert_output "og-metric: -F needs -D, or -d with -M (reversible counters)"
+	for bad in 0 -1 x nan inf; do
+		run og-metric -D -F "$bad" -i 1h in
+		assert_failure 2
+		assert_output "og-metric: bad fastest fall '$bad' (units an hour, above 0)"
+	done
+	run og-metric -M in -i 1h in
+	assert_failure 2
+	assert_output "og-metric: -M needs -x, -r, -d or -D"
 	run og-metric -d -g 0 -i 1h in
 	assert_failure 2
 	assert_output "og-metric: bad gap '0' (seconds)"
