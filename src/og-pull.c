@@ -63,6 +63,18 @@ static struct og_fetcher fetcher;
 static struct sensor *sensors;
 static size_t nsensors, ndone, nissue, held, window;
 static const char *base = "https://api.flukso.net", *res = "minute", *unit;
+static int64_t res_seconds;
+
+/* The sensor API stamps each value with the end of its interval; records
+ * are stamped with the start, as og-metric's buckets are. */
+static const struct {
+	const char *name;
+	int64_t seconds;
+} resolutions[] = {
+	{ "minute", 60 }, { "15min", 900 }, { "hour", 3600 },
+	{ "day", 86400 }, { "week", 604800 }, { "month", 2592000 },
+	{ "year", 31536000 }, { NULL, 0 },
+};
 static int api, quiet, verbose, failed, progress, shown;
 static int64_t rid = -1;
 static uint64_t nblocks;
@@ -372,6 +384,7 @@ done(struct og_req *r)
 	struct sensor *s = j->s;
 	const char *err;
 	char why[256];
+	size_t i;
 
 	if (j->b) {
 		block_done(s, j->b, r);
@@ -387,6 +400,8 @@ done(struct og_req *r)
 			report("%s: %s", s->id, err);
 			s->failed = 1;
 		}
+		for (i = 0; i < s->api.n; i++)
+			s->api.t[i] -= res_seconds;
 	} else {
 		s->listed = 1;
 		sync_list(s, r);
@@ -676,7 +691,6 @@ main(int argc, char *argv[])
 {
 	struct og_fetch_opts o = { 8, 5, 0, 0, 60, 1, 60 };
 	const char *mode = "tmpo", *tokfile = NULL, *e;
-	char word[32];
 	int64_t start = INT64_MIN, end = INT64_MAX, n;
 	static char *baseurl;
 	size_t i;
@@ -753,8 +767,10 @@ main(int argc, char *argv[])
 		api = 1;
 	else
 		og_usage(usage_text, OG_EXIT_USAGE);
-	snprintf(word, sizeof word, " %s ", res);
-	if (!strstr(" minute 15min hour day week month year ", word))
+	for (i = 0; resolutions[i].name; i++)
+		if (strcmp(res, resolutions[i].name) == 0)
+			res_seconds = resolutions[i].seconds;
+	if (!res_seconds)
 		og_usage_error("bad -r '%s': minute 15min hour day week month year",
 		    res);
 	if (unit && !unit_ok(unit, strlen(unit)))

@@ -330,15 +330,16 @@ print(sum(1 for b in map(int, os.listdir(d)) if $bid <= b < $bid + 4096 or
 	cmp a b
 }
 
-@test "api mode prints the sensor API's pairs, missing values as nan" {
+@test "api mode prints the sensor API's pairs at their intervals' starts, missing values as nan" {
+	# the API stamps a value with the end of its interval: 900 s later
 	python3 - >expected <<PY
 import urllib.request, json
 for sid, tok in (("$FED", "$FED_TOKEN"), ("$GAS", "$GAS_TOKEN")):
     r = urllib.request.Request("$OG_API_URL/sensor/%s?start=1404220000&end=1404226800&resolution=15min&unit=kwhperyear" % sid,
         headers={"X-Token": tok, "X-Version": "1.0"})
     for t, v in json.load(urllib.request.urlopen(r)):
-        if t >= 1404220000:
-            print("%s\t%d\t%r" % (sid, t, float(v)))
+        if 1404220000 <= t - 900 < 1404226800:
+            print("%s\t%d\t%r" % (sid, t - 900, float(v)))
 PY
 	grep -q nan expected
 	run og-pull -m api -r 15min -U kwhperyear -s 1404220000 -e 1404226800 < <(real)
@@ -355,6 +356,26 @@ PY
 	assert_success
 	[ "${#lines[@]}" -eq 1440 ]
 	grep -q "$FED?start=1404140400&end=1404226800&resolution=minute 200" "$W/log"
+	# the minute [1404140400, 1404140460), stamped 1404140460 by the API
+	assert_line --index 0 --regexp "^$FED	1404140400	"
+	assert_line --index 1439 --regexp "^$FED	1404226740	"
+}
+
+@test "api mode: a day's value is printed at the day's start, the day before its stamp" {
+	printf '%s\t%s\n' $FED $FED_TOKEN >in
+	raw=$(python3 -c "
+import urllib.request, json
+r = urllib.request.Request('$OG_API_URL/sensor/$FED?start=1404172800&end=1404432000&resolution=day',
+    headers={'X-Token': '$FED_TOKEN', 'X-Version': '1.0'})
+print(' '.join(str(t) for t, v in json.load(urllib.request.urlopen(r))))")
+	assert_equal "$raw" "1404259200 1404345600 1404432000"
+	run og-pull -m api -r day -s 1404172800 -e 1404432000 <in
+	refute_sanitizer
+	assert_success
+	[ "${#lines[@]}" -eq 3 ]
+	assert_line --index 0 --regexp "^$FED	1404172800	"
+	assert_line --index 1 --regexp "^$FED	1404259200	"
+	assert_line --index 2 --regexp "^$FED	1404345600	"
 }
 
 @test "a wrong token is reported for its sensor and the others still arrive" {
@@ -368,13 +389,43 @@ PY
 	[ "$(requests "$FED/tmpo/sync")" -eq 1 ]
 }
 
-@test "an unknown sensor is reported as 404 and the others still arrive" {
+@test "an unknown sensor is refused as 401, like a wrong token, and the others still arrive" {
+	# the stand-in checks the token first, as a server should: a 404
+	# would tell a stranger which sensors exist
 	printf '%s\t%s\n' 00000000000000000000000000000bad x $GAS $GAS_TOKEN >in
 	run --separate-stderr og-pull -s 1404224768 <in
 	refute_sanitizer
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 35 ]
-	[ "$stderr" = "og-pull: 00000000000000000000000000000bad: HTTP 404" ]
+	[ "$stderr" = "og-pull: 00000000000000000000000000000bad: HTTP 401" ]
+}
+
+@test "the stand-in refuses a request without a token, whatever the sensor" {
+	for sid in $FED 00000000000000000000000000000bad; do
+		run python3 -c "
+import sys, urllib.request, urllib.error
+r = urllib.request.Request('$OG_API_URL/sensor/$sid/tmpo/sync?rid=0&lvl=8&bid=0', headers={'X-Version': '1.0'})
+try:
+    urllib.request.urlopen(r)
+except urllib.error.HTTPError as e:
+    print(e.code)"
+		assert_output 401
+	done
+}
+
+@test "-j 16 finds the stand-in's listen queue long enough for all its connections" {
+	# Python's default queue of 5 drops SYNs at -j 8 and up: each such
+	# connection waits a second for the retransmit
+	port=${OG_API_URL##*:}
+	run sh -c "ss -ltnH 'sport = :$port' | awk '{ print \$3 }'"
+	assert_success
+	[ "$output" -ge 16 ]
+	read -r sid token <"$W/year.line"
+	{ real; printf '%s\t%s\n' "$sid" "$token"; } >in
+	og-pull -j 1 -s 1420070400 <in >one 2>/dev/null || true
+	og-pull -j 16 -s 1420070400 <in >sixteen 2>/dev/null || true
+	cmp one sixteen
+	[ "$(wc -l <one)" -gt 1000 ]
 }
 
 # The fault tests pull fed's level 8 blocks, which are all valid.
