@@ -70,19 +70,43 @@ series_title() {
 	esac
 }
 
-# community_plot CSV PNG: the community's daily means, with their range
+# has FILE COLUMN: the CSV file has that column with a value somewhere
+has() {
+	awk -F ',' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; if (!k) exit 1; next }
+		$k != "" { found = 1; exit } END { exit !found }' "$1"
+}
+
+# community_plot CSV PNG: the community's daily means, with their range;
+# the gas and water panel and the standby panel only when some household
+# has such values
 community_plot() {
+	n=1 gas= water= standby=
+	if has "$1" "mean gridGas (m3)"; then gas=1; fi
+	if has "$1" "mean gridWater (m3)"; then water=1; fi
+	if has "$1" "mean standby (W)"; then standby=1; fi
+	[ -z "$gas$water" ] || n=$((n + 1))
+	[ -z "$standby" ] || n=$((n + 1))
 	{
-		plot_start "$2" 1000 780
-		echo "set multiplot layout 3,1 title 'Community: daily averages over the households' font ',13'"
+		plot_start "$2" 1000 $((230 * n + 90))
+		echo "set multiplot layout $n,1 title 'Community: daily averages over the households' font ',13'"
 		plot_days "$1"
-		echo "set title 'Site consumption (electricity)'; set ylabel 'kWh per day'; set yrange [0:*]"
+		echo "set title 'Site consumption (electricity)'; set ylabel 'kWh per day'; set yrange [*<0:0<*]"
 		echo "plot '$1' using (day(1)):(column('min siteCons (kWh)')):(column('max siteCons (kWh)')) with filledcurves fs solid 1 noborder lc rgb '#c6dbef' title 'lowest to highest household', '' using (day(1)):(column('mean siteCons (kWh)')) with lines lw 2 lc rgb '#1f77b4' title 'mean of the households'"
-		echo "set title 'Gas and water'; set ylabel 'gas, m³ per day'; set y2label 'water, litres per day'; set y2tics; set y2range [0:*]"
-		echo "plot '$1' using (day(1)):(column('mean gridGas (m3)')) with lines lw 1.5 lt 2 title 'mean gas (m³, left axis)', '' using (day(1)):(column('mean gridWater (m3)') * 1000) axes x1y2 with lines lw 1.5 lt 3 title 'mean water (litres, right axis)'"
-		echo "unset y2tics; unset y2label"
-		echo "set title 'Standby power: the lowest quarter-hour power between 01:00 and 06:00'; set ylabel 'W'"
-		echo "plot '$1' using (day(1)):(column('mean standby (W)')) with lines lw 1.5 lc rgb '#d62728' title 'mean standby of the households'"
+		if [ -n "$gas" ] && [ -n "$water" ]; then
+			echo "set title 'Gas and water'; set ylabel 'gas, m³ per day'; set y2label 'water, litres per day'; set y2tics; set yrange [0:*]; set y2range [0:*]"
+			echo "plot '$1' using (day(1)):(column('mean gridGas (m3)')) with lines lw 1.5 lt 2 title 'mean gas (m³, left axis)', '' using (day(1)):(column('mean gridWater (m3)') * 1000) axes x1y2 with lines lw 1.5 lt 3 title 'mean water (litres, right axis)'"
+			echo "unset y2tics; unset y2label"
+		elif [ -n "$gas" ]; then
+			echo "set title 'Gas'; set ylabel 'gas, m³ per day'; set yrange [0:*]"
+			echo "plot '$1' using (day(1)):(column('mean gridGas (m3)')) with lines lw 1.5 lt 2 title 'mean gas (m³)'"
+		elif [ -n "$water" ]; then
+			echo "set title 'Water'; set ylabel 'water, litres per day'; set yrange [0:*]"
+			echo "plot '$1' using (day(1)):(column('mean gridWater (m3)') * 1000) with lines lw 1.5 lt 3 title 'mean water (litres)'"
+		fi
+		if [ -n "$standby" ]; then
+			echo "set title 'Standby power: the lowest quarter-hour power between 01:00 and 06:00'; set ylabel 'W'; set yrange [0:*]"
+			echo "plot '$1' using (day(1)):(column('mean standby (W)')) with lines lw 1.5 lc rgb '#d62728' title 'mean standby of the households'"
+		fi
 		echo "unset multiplot"
 	} | plot_run "$2"
 }
@@ -107,7 +131,7 @@ monthly_sites_plot() {
 		plot_start "$2" 1000 420
 		echo "set title 'Site consumption (electricity) per household and month' font ',12'"
 		echo "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.85 noborder"
-		echo "set ylabel 'kWh per month'; set xlabel 'month'; set yrange [0:*]; set key outside right top vertical; set rmargin 24"
+		echo "set ylabel 'kWh per month'; set xlabel 'month'; set yrange [*<0:0<*]; set key outside right top vertical; set rmargin 24"
 		echo "set xtics rotate by -45"
 		echo "plot for [i=2:$n] '$m' using i:xtic(1) title columnhead(i)"
 	} | plot_run "$2"
@@ -116,7 +140,6 @@ monthly_sites_plot() {
 # ---- for the scripts: SCRIPT [-s START] [-e END] SHEET STORE WHAT OUT ------
 
 siteCons=gridNet+gridImport+pvProd-gridExport+gridCons
-gap=${OG_GAP:-604800}
 
 # script_init USAGE "$@": options and arguments into start, end, sheet, store,
 # what, out; a scratch directory in tmp; the sheet as og-metric reads it in
@@ -166,10 +189,10 @@ counters() {
 power() {
 	if [ "$kind" = sensor ]; then
 		awk -F '\t' -v w="$what" '$1 == w { print ($5 == "l") ? "l/min" : "W" }' "$tmp/meta" >"$tmp/unit"
-		counters | og-metric -d -g "$gap" -r -i "$1" -M "$tmp/meta"
+		counters | og-metric -d ${OG_GAP:+-g "$OG_GAP"} -r -i "$1" -M "$tmp/meta"
 	else
 		echo W >"$tmp/unit"
-		counters | og-metric -d -g "$gap" -r -i "$1" -M "$tmp/meta" -x "power=$siteCons" |
+		counters | og-metric -d ${OG_GAP:+-g "$OG_GAP"} -r -i "$1" -M "$tmp/meta" -x "power=$siteCons" |
 			if [ "$what" = all ]; then
 				awk -F '\t' -v OFS='\t' '{ $1 = "all" } 1' | og-metric -u -i "$1" -a sum
 			else

@@ -401,34 +401,37 @@ def read_power(path, key):
     return key, out
 
 
-def counter_steps(power, step, count):
+def counter_steps(power, step, count, reversible=False):
     """One reading per counter step: the integral of power (W -> Wh),
-    readings within one second merged into the last."""
+    readings within one second merged into the last.  A reversible counter
+    (a net meter) steps down while the power is negative; any other counts
+    nothing then."""
     if not power:
         return []
     gaps = [b[0] - a[0] for a, b in zip(power, power[1:])]
     last_gap = sorted(gaps)[len(gaps) // 2] if gaps else 60
-    energy = 0.0        # Wh (or liters) beyond the last step
+    energy = 0.0        # Wh (or liters) since the last step, signed
     out = []
     for i, (t0, p) in enumerate(power):
         t1 = power[i + 1][0] if i + 1 < len(power) else t0 + last_gap
-        if p != p or p <= 0:    # nan or negative: nothing counted
+        if p != p or p == 0 or (p < 0 and not reversible):
             continue
-        rate = p / 3600.0       # units per second
-        need = step - energy    # until the next step
+        sign = 1 if p > 0 else -1
+        rate = abs(p) / 3600.0  # units per second
+        need = step - sign * energy     # until the next step this way
         total = rate * (t1 - t0)
         if total < need:
-            energy += total
+            energy += sign * total
             continue
         n = int((total - need) // step) + 1
         for k in range(n):
             ts = int(t0 + (need + k * step) / rate)
-            count += step
+            count += sign * step
             if out and out[-1][0] >= ts:
                 out[-1] = (out[-1][0], count)
             else:
                 out.append((ts, count))
-        energy = total - need - (n - 1) * step
+        energy = sign * (total - need - (n - 1) * step)
     return out
 
 
@@ -440,7 +443,7 @@ def build(args):
     token = args.token or hashlib.sha256(("og-token:" + sid).encode()) \
         .hexdigest()[:32]
     step = args.step or (10 if args.type in ("gas", "water") else 1)
-    readings = counter_steps(power, step, args.start_count)
+    readings = counter_steps(power, step, args.start_count, args.reversible)
     now = args.now if args.now is not None else readings[-1][0] + 1
     cfg = {"id": sid, "type": args.type, "data_type": "counter",
            "class": "pulse" if args.type != "electricity" else "analog",
@@ -497,6 +500,8 @@ def main():
     b.add_argument("--start-count", type=int, default=1000000)
     b.add_argument("--now", type=int)
     b.add_argument("--keep", action="store_true")
+    b.add_argument("--reversible", type=int, default=0, choices=(0, 1),
+                   help="1: a net meter, negative power counts down")
     args = ap.parse_args()
     serve(args) if args.cmd == "serve" else build(args)
 
