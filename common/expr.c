@@ -71,22 +71,35 @@ name_char(int c)
 	return isalnum(c) || c == '_' || c == '-' || c == '.';
 }
 
+/* A category named twice is one term: its factors add up.  A term keeps
+ * its divisor apart, so that gridGas/1000 of 9 is the correctly rounded
+ * 0.009, not 9 * 0.001; only terms of one category with other divisors
+ * fold theirs into the factor. */
 static void
-add_term(struct og_expr *e, const char *cat, size_t len, double factor)
+add_term(struct og_expr *e, const char *cat, size_t len, double factor,
+    double divisor)
 {
+	struct og_term *t;
 	size_t i;
 
 	for (i = 0; i < e->nterms; i++) {
-		if (strlen(e->terms[i].cat) == len &&
-		    memcmp(e->terms[i].cat, cat, len) == 0) {
-			e->terms[i].factor += factor;
-			return;
+		t = &e->terms[i];
+		if (strlen(t->cat) != len || memcmp(t->cat, cat, len) != 0)
+			continue;
+		if (t->divisor == divisor) {
+			t->factor += factor;
+		} else {
+			t->factor = t->factor / t->divisor + factor / divisor;
+			t->divisor = 1;
 		}
+		return;
 	}
 	e->terms = og_reallocarray(e->terms, e->nterms + 1, sizeof *e->terms);
-	memcpy(e->terms[e->nterms].cat, cat, len);
-	e->terms[e->nterms].cat[len] = '\0';
-	e->terms[e->nterms++].factor = factor;
+	t = &e->terms[e->nterms++];
+	memcpy(t->cat, cat, len);
+	t->cat[len] = '\0';
+	t->factor = factor;
+	t->divisor = divisor;
 }
 
 /* A number at p: its length, 0 if none. */
@@ -118,7 +131,7 @@ parse_term(const char **pp, double sign, struct og_expr *e, char *why,
 {
 	const char *p = *pp, *cat = NULL;
 	size_t catlen = 0, len;
-	double factor = sign, v;
+	double factor = sign, divisor = 1, v;
 	int op = '*';
 
 	for (;;) {
@@ -132,11 +145,11 @@ parse_term(const char **pp, double sign, struct og_expr *e, char *why,
 				if (v == 0)
 					return fail(why, whysize,
 					    "division by zero", p);
-				factor /= v;
+				divisor *= v;
 			} else {
 				factor *= v;
 			}
-			if (isinf(factor))
+			if (isinf(factor) || isinf(divisor) || divisor == 0)
 				return fail(why, whysize, "factors multiply "
 				    "beyond the range of a double", p);
 		} else if (isalpha((unsigned char)*p) || *p == '_') {
@@ -167,7 +180,7 @@ parse_term(const char **pp, double sign, struct og_expr *e, char *why,
 	}
 	if (!cat)
 		return fail(why, whysize, "term without a category", *pp);
-	add_term(e, cat, catlen, factor);
+	add_term(e, cat, catlen, factor, divisor);
 	*pp = p;
 	return NULL;
 }

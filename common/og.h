@@ -191,11 +191,11 @@ const char *og_state_parse(const char *p, const char *end,
     struct og_state *s);
 
 /* expr.c: site metrics NAME=EXPR, EXPR a sum of categories with + and -
- * and constant factors (gridGas*10, 0.5*pvProd).  A category named twice
- * is one term.  Returns NULL or what is wrong; never exits. */
+ * and constant factors (gridGas*10, 0.5*pvProd, gridGas/1000).  A category
+ * named twice is one term.  Returns NULL or what is wrong; never exits. */
 struct og_term {
 	char cat[32];
-	double factor;
+	double factor, divisor;	/* the term is factor * category / divisor */
 };
 struct og_expr {
 	char name[64];

@@ -161,7 +161,7 @@ evaluate(struct og_sites *s, struct site_row *r, struct og_expr *e,
 				cat += r->v[j * s->naggs + a];
 			}
 		}
-		total += e->terms[t].factor * cat;
+		total += e->terms[t].factor * cat / e->terms[t].divisor;
 	}
 	if (values == 0)
 		return 0;

@@ -519,6 +519,16 @@ meta() {
 	assert_output "$(rec B/net/mean 0 10.0 B/net/max 0 15.0)"
 }
 
+@test "a divisor in a metric divides: gridGas/1000 of 9 is 0.009" {
+	meta >meta
+	rec g1 0 9 >in
+	# 9 * 0.001 would be 0.009000000000000001
+	run og-metric -i 1h -a sum -M meta -x 'gas=gridGas/1000' \
+	    -x 'twice=gridGas/1000+gridGas/1000' -x 'half=0.5*gridGas/2' in
+	assert_success
+	assert_output "$(rec C/gas 0 0.009 C/twice 0 0.018 C/half 0 2.25)"
+}
+
 @test "site metrics take counters per sensor first" {
 	meta >meta
 	rec s1 0 0 s1 3600 100 s2 0 50 s2 3600 60 s3 0 0 s3 3600 20 >in
