@@ -15,6 +15,7 @@ og_setprog(const char *name)
 	const char *slash = strrchr(name, '/');
 
 	argv0 = slash ? slash + 1 : name;
+	og_zone_from_env();
 }
 
 static void

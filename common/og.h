@@ -66,7 +66,9 @@ og_put_digits(char *buf, uint32_t n, int count)
 
 /* timefmt.c: Unix seconds <-> ISO 8601 and civil dates.
  * og_parse_time_iso needs an explicit offset or Z; og_parse_time_arg also
- * takes Unix seconds and dates or date-times in the local zone (TZ). */
+ * takes Unix seconds and dates or date-times in the local zone (TZ).
+ * og_set_zone (-z) and og_zone_from_env (TZ, by og_setprog) refuse a zone
+ * the zone database does not know, as a usage error. */
 #define OG_TIME_MAX 32
 int64_t og_days_from_civil(int64_t y, int m, int d);
 void og_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
@@ -76,6 +78,7 @@ int64_t og_local_offset(int64_t t);
 int64_t og_local_to_utc(int64_t civil);
 size_t og_format_time_iso(char *buf, int64_t t);
 void og_set_zone(const char *zone);
+void og_zone_from_env(void);
 
 /* record.c: the record format KEY<TAB>TIME<TAB>VALUE<LF>.
  * og_parse_record checks one line (without its LF) and returns NULL or a

@@ -2,6 +2,7 @@
  *
  * Times are Unix seconds UTC everywhere inside og; the local zone (TZ) is
  * consulted only to read arguments and to print with -T. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -278,23 +279,61 @@ og_format_time_iso(char *buf, int64_t t)
 	return p - buf;
 }
 
-/* -z ZONE: an IANA zone name (checked against the zone database) or a POSIX
- * TZ rule; glibc would silently take an unknown name for UTC. */
-void
-og_set_zone(const char *zone)
+/* An IANA zone name (checked against the zone database, as glibc would
+ * silently take an unknown name for UTC) or a POSIX TZ rule. */
+static int
+zone_known(const char *zone)
 {
+	const char *dir = getenv("TZDIR");
 	char path[512];
-	int is_rule = strpbrk(zone, "0123456789,") != NULL && !strchr(zone, '/');
 
-	if (!is_rule) {
-		if (!*zone || strstr(zone, "..") || zone[0] == '/' ||
-		    (size_t)snprintf(path, sizeof path, "/usr/share/zoneinfo/%s",
-		    zone) >= sizeof path || access(path, R_OK) < 0)
-			og_die("unknown time zone '%s'", zone);
-	}
-	if (setenv("TZ", zone, 1) < 0)
-		og_die("setenv:");
+	size_t n;
+
+	if (*zone == ':')
+		zone++;
+	/* a rule: a name of three letters or more, or <...>, then an offset */
+	n = *zone == '<' ? strcspn(zone, ">") + 1 : strspn(zone,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+	if (n >= 3 && zone[n - 1] != '\0' && (isdigit((unsigned char)zone[n]) ||
+	    ((zone[n] == '+' || zone[n] == '-') &&
+	    isdigit((unsigned char)zone[n + 1]))))
+		return 1;
+	if (!dir || !*dir)
+		dir = "/usr/share/zoneinfo";
+	return *zone && !strstr(zone, "..") && zone[0] != '/' &&
+	    (size_t)snprintf(path, sizeof path, "%s/%s", dir, zone) <
+	    sizeof path && access(path, R_OK) == 0;
+}
+
+static void
+zone_changed(void)
+{
 	tzset();
 	for (size_t i = 0; i < HOURS_KEPT; i++)
 		hours[i].start = 1;
+}
+
+/* -z ZONE */
+void
+og_set_zone(const char *zone)
+{
+	if (!zone_known(zone))
+		og_usage_error("unknown time zone '%s'", zone);
+	if (setenv("TZ", zone, 1) < 0)
+		og_die("setenv:");
+	zone_changed();
+}
+
+/* TZ, as every tool starts: a misspelt zone is an error, not UTC; unset is
+ * UTC, as og(7) says, not the machine's /etc/localtime. */
+void
+og_zone_from_env(void)
+{
+	const char *tz = getenv("TZ");
+
+	if (tz && *tz && !zone_known(tz))
+		og_usage_error("unknown time zone '%s' in TZ", tz);
+	if (!tz && setenv("TZ", "UTC", 1) < 0)
+		og_die("setenv:");
+	zone_changed();
 }

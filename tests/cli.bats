@@ -33,6 +33,14 @@ TOOLS="og-meta og-metric og-pack og-pull og-unpack"
 	done
 }
 
+@test "a misspelt zone in TZ is a usage error naming it, for every tool" {
+	for t in $TOOLS; do
+		TZ=Europe/Brusels run "$t" -V
+		assert_failure 2
+		assert_output "$t: unknown time zone 'Europe/Brusels' in TZ"
+	done
+}
+
 @test "missing operands are a usage error" {
 	for t in og-meta og-pack og-unpack; do
 		run "$t"

@@ -320,11 +320,11 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 	fails 2 "og-metric: bad window '25:00-06:00' (HH:MM-HH:MM)" og-metric -i 1h -w 25:00-06:00
 	fails 2 "og-metric: bad window '01:00' (HH:MM-HH:MM)" og-metric -i 1h -w 01:00
 	fails 2 "og-metric: bad profile interval '7min' (Ns, Nmin or Nh dividing a day)" og-metric -P 7min
-	fails 2 "og-metric: -a, -d, -r, -u, -x, --partial and --merge need -i or -P" og-metric --merge
-	fails 2 "og-metric: -a, -d, -r, -u, -x, --partial and --merge need -i or -P" og-metric -r
-	fails 2 "og-metric: -M needs -x or -r" og-metric -i 1h -M nosuch
-	fails 1 "og-metric: unknown time zone 'Mars/Olympus'" og-metric -i 1h -z Mars/Olympus
-	fails 1 "og-metric: unknown time zone '../../etc/passwd'" og-metric -i 1h -z ../../etc/passwd
+	fails 2 "og-metric: -a, -d, -D, -r, -u, -x, --partial and --merge need -i or -P" og-metric --merge
+	fails 2 "og-metric: -a, -d, -D, -r, -u, -x, --partial and --merge need -i or -P" og-metric -r
+	fails 2 "og-metric: -M needs -x, -r, -d or -D" og-metric -i 1h -M nosuch
+	fails 2 "og-metric: unknown time zone 'Mars/Olympus'" og-metric -i 1h -z Mars/Olympus
+	fails 2 "og-metric: unknown time zone '../../etc/passwd'" og-metric -i 1h -z ../../etc/passwd
 	usage_fails og-metric -i 1h --bogus
 	run --separate-stderr og-metric -i 1h --bogus </dev/null
 	assert_equal "${stderr_lines[0]}" "og-metric: unrecognized option '--bogus'"

@@ -78,8 +78,24 @@ PY
 	run og-metric -T -z America/New_York in
 	assert_output "$(rec k 1969-12-31T19:00:00-05:00 1.0)"
 	run og-metric -T -z Mars/Olympus in
-	assert_failure 1
+	assert_failure 2
 	assert_output "og-metric: unknown time zone 'Mars/Olympus'"
+}
+
+@test "TZ: a misspelt zone is an error, unset is UTC, rules and :NAME are zones" {
+	rec k 0 1 >in
+	TZ=Europe/Brusels run og-metric -T in
+	assert_failure 2
+	assert_output "og-metric: unknown time zone 'Europe/Brusels' in TZ"
+	run env -u TZ og-metric -T in
+	assert_success
+	assert_output "$(rec k 1970-01-01T00:00:00+00:00 1.0)"
+	TZ=CET-1CEST,M3.5.0,M10.5.0/3 run og-metric -T in
+	assert_output "$(rec k 1970-01-01T01:00:00+01:00 1.0)"
+	TZ=:America/New_York run og-metric -T in
+	assert_output "$(rec k 1969-12-31T19:00:00-05:00 1.0)"
+	TZ='<+03>-3' run og-metric -T in
+	assert_output "$(rec k 1970-01-01T03:00:00+03:00 1.0)"
 }
 
 @test "negative and large times are signed 64-bit seconds" {
