@@ -185,9 +185,21 @@ for day in sys.argv[1:]:
 	[ "$(wc -l <secrets)" -eq 44 ]
 	! grep -rqiF -f secrets "$W/public"
 	ls "$W/public/index.html" "$W/public/community.png" "$W/public/sites.png"
-	# one line per anonymous site, the totals as PRIVATE has them
-	diff <(sed 1d "$W/public/summary.csv") \
-	    <(sed 1d "$W/private/summary.csv" | awk -F , -v OFS=, '{ $1 = "site " substr("ABCDEF", NR, 1); print }')
+	# one line per anonymous site, the totals as PRIVATE has them, in the
+	# order of a hash keyed with the secret beside the cache (sha256 of
+	# KEY:SITE, by hand in python), not the sheet's order
+	python3 - "$W/store.q15/.label-key" "$W/private/summary.csv" >want <<'PY'
+import hashlib, sys
+key = open(sys.argv[1]).read()
+rows = [l.rstrip("\n").split(",") for l in open(sys.argv[2])][1:]
+rows.sort(key=lambda r: hashlib.sha256(("%s:%s" % (key, r[0])).encode()).hexdigest())
+for i, r in enumerate(rows):
+    print(",".join(["site " + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i]] + r[1:]))
+PY
+	diff <(sed 1d "$W/public/summary.csv") want
+	[ "$(wc -c <"$W/store.q15/.label-key")" -eq 64 ]
+	[ "$(stat -c %a "$W/store.q15/.label-key")" = 600 ]
+	! grep -rqF "$(cat "$W/store.q15/.label-key")" "$W/public" "$W/private"
 	# and PRIVATE no token
 	og-meta -f token "$SHEET" >tokens
 	! grep -rqF -f tokens "$W/private"
