@@ -421,6 +421,36 @@ void og_series_state(struct og_series_set *set, struct og_record *r,
     struct og_state *in, const char *name, uintmax_t line);
 void og_series_finish(struct og_series_set *set);
 
+/* degday.c: degree days per key from daily means (og-metric --hdd,
+ * --cdd), as opengrid's compute_degree_days: the temperature equivalent
+ * 0.6 T(d) + 0.3 T(d-1) + 0.1 T(d-2), nan without all three, and per base
+ * b, HDD max(0, b - teq) or CDD max(0, teq - b), nan with teq.  Each day
+ * of a key goes to out as KEY/temp_equivalent, then KEY/HDD_b or
+ * KEY/CDD_b per base in the order given, b as written; days without a
+ * mean between a key's days are written as nan.  og_degday_add takes a
+ * key's days in time order; og_degday_bases returns NULL or what is
+ * wrong with a list such as "13,16.5". */
+struct og_degday_base {
+	char name[80];		/* "/HDD_16.5" */
+	size_t namelen;
+	double value;
+	int cooling;
+};
+struct og_degday {
+	struct og_degday_base *bases;
+	size_t nbases;
+	void (*out)(const char *key, size_t keylen, int64_t t, double v);
+	struct og_degday_key **table;
+	size_t cap, n;
+};
+void og_degday_init(struct og_degday *d,
+    void (*out)(const char *key, size_t keylen, int64_t t, double v));
+const char *og_degday_bases(struct og_degday *d, const char *list,
+    int cooling, char *why, size_t whysize);
+void og_degday_add(struct og_degday *d, const char *key, size_t keylen,
+    int64_t day, double mean);
+void og_degday_free(struct og_degday *d);
+
 /* store.c: the store directory, its meta files, locks and journal. */
 #define OG_STORE_VERSION 1
 struct og_store {

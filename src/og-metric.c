@@ -12,7 +12,8 @@
 static const char usage_text[] =
     "usage: og-metric [-dDruT] [-i INTERVAL] [-a AGG] [-g SECONDS] [-F RATE]\n"
     "                 [-w HH:MM-HH:MM] [-z ZONE] [-P INTERVAL]\n"
-    "                 [-M META [-x NAME=EXPR]...] [--partial] [--merge] [FILE...]\n"
+    "                 [-M META [-x NAME=EXPR]...] [--partial] [--merge]\n"
+    "                 [--hdd BASES] [--cdd BASES] [FILE...]\n"
     "Turn records into metrics; with no INTERVAL, pass records through checked.\n"
     "  -i INTERVAL  buckets: Ns Nmin Nh (fixed), Nd Nw Nmo Ny (calendar, local)\n"
     "  -a AGG       mean min max sum count first last pNN median (comma-separated)\n"
@@ -31,11 +32,14 @@ static const char usage_text[] =
     "  -T           print times as ISO 8601 in the local zone\n"
     "  --partial    write mergeable partial state\n"
     "  --merge      read partial state (from --partial with the same options)\n"
+    "  --hdd BASES, --cdd BASES  heating, cooling degree days, e.g. 13,16.5 (-i 1d)\n"
     "  -h  this help    -V  version\n";
 
 static const struct option long_options[] = {
 	{ "partial", no_argument, NULL, 'p' },
 	{ "merge", no_argument, NULL, 'm' },
+	{ "hdd", required_argument, NULL, 'H' },
+	{ "cdd", required_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -55,6 +59,8 @@ static int have_meta;
 static struct og_sites sites;
 static struct og_expr *exprs;
 static size_t nexprs;
+static struct og_degday degday;
+static int degdays;
 
 static struct og_sensor *
 sensor_of(struct og_series *k)
@@ -116,6 +122,11 @@ emit(void *ctx, struct og_series *k, struct og_state *s)
 	(void)ctx;
 	if (partial) {
 		og_state_write(s, k->key, k->keylen, s->start);
+		return;
+	}
+	if (degdays) {
+		og_degday_add(&degday, k->key, k->keylen, s->start,
+		    og_state_value(s, &aggs[0]));
 		return;
 	}
 	sn = sensor_of(k);
@@ -254,6 +265,7 @@ static int
 parse_options(int argc, char *argv[], struct options *o,
     struct og_series_set *set)
 {
+	char why[128];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "a:dDF:g:hi:M:P:rTuVw:x:z:",
@@ -261,6 +273,14 @@ parse_options(int argc, char *argv[], struct options *o,
 		switch (c) {
 		case 'a':
 			o->agglist = optarg;
+			break;
+		case 'C':
+		case 'H':
+			if (og_degday_bases(&degday, optarg, c == 'C', why,
+			    sizeof why))
+				og_usage_error("--%s: %s", c == 'C' ? "cdd" :
+				    "hdd", why);
+			degdays = 1;
 			break;
 		case 'd':
 			o->increasing = 1;
@@ -364,6 +384,15 @@ check_options(struct options *o, struct og_series_set *set)
 		og_usage_error("-g and -F need -d or -D");
 	if (o->max_fall && !o->reversible && !o->metapath)
 		og_usage_error("-F needs -D, or -d with -M (reversible counters)");
+	if (degdays && (!o->interval || set->iv.unit != OG_DAYS ||
+	    set->iv.n != 1))
+		og_usage_error("--hdd and --cdd need -i 1d (degree days are per "
+		    "local day)");
+	if (degdays && (o->agglist || counter || rate || o->window ||
+	    o->metapath || partial))
+		og_usage_error("--hdd and --cdd exclude -a, -d, -D, -r, -w, -M, "
+		    "-x and --partial (--merge takes the state of -i 1d "
+		    "--partial)");
 	if (nexprs && !o->metapath)
 		og_usage_error("-x needs -M");
 	if (o->metapath && !nexprs && !rate && !counter)
@@ -422,6 +451,7 @@ main(int argc, char *argv[])
 
 	og_setprog(argv[0]);
 	og_series_init(&set);
+	og_degday_init(&degday, og_out_record);
 	set.max_fall = 100000;
 	i = parse_options(argc, argv, &o, &set);
 	argc -= i;
@@ -441,6 +471,7 @@ main(int argc, char *argv[])
 		og_expr_free(&exprs[i]);
 	free(exprs);
 	free(aggs);
+	og_degday_free(&degday);
 	if (have_meta)
 		og_meta_free(&meta);
 	return 0;
