@@ -33,3 +33,19 @@ rec() {
 		shift 3
 	done
 }
+
+# pysci ARGS...: python3 with pandas, scipy and statsmodels (Debian's
+# python3-pandas, python3-scipy, python3-statsmodels, which make deps
+# installs); a python3 earlier on PATH without them, such as pyenv's, is
+# passed over.
+pysci() {
+	local p
+	for p in python3 /usr/bin/python3; do
+		if "$p" -c 'import pandas, scipy, statsmodels' 2>/dev/null; then
+			"$p" "$@"
+			return
+		fi
+	done
+	echo "pysci: no python3 with pandas, scipy and statsmodels (make deps)" >&2
+	return 1
+}
