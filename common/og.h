@@ -451,6 +451,58 @@ void og_degday_add(struct og_degday *d, const char *key, size_t keylen,
     int64_t day, double mean);
 void og_degday_free(struct og_degday *d);
 
+/* tdist.c: Student's t distribution with df degrees of freedom (df > 0,
+ * not necessarily whole), to about 1e-12 relative, tails included, up to
+ * 10^4 degrees of freedom (1e-10 at 10^6).  og_betainc is the regularized incomplete beta function
+ * I_x(a,b); og_t_tail2 is P(|T| > |t|), the two-sided p-value of t;
+ * og_t_isf is the t with P(T > t) = q.  nan for arguments out of range. */
+double og_betainc(double a, double b, double x);
+double og_t_tail2(double t, double df);
+double og_t_cdf(double t, double df);
+double og_t_pdf(double t, double df);
+double og_t_isf(double q, double df);
+
+/* lsq.c: linear least squares min |y - Xb| by Householder QR, X given as
+ * p columns of n values.  og_lsq_fit returns -1, or the first column
+ * whose part orthogonal to the columns before it is no longer than tol
+ * times the column (a linear combination of them: nothing else is then
+ * set).  og_lsq_cov gives element (j,k) of (X'X)^-1, og_lsq_leverage
+ * x'(X'X)^-1 x for a row x of p values.  The buffers are kept for the
+ * next fit. */
+struct og_lsq {
+	size_t n, p;
+	double *coef;		/* p */
+	double *resid;		/* n: y - Xb */
+	double ssr;		/* the sum of the squared residuals */
+	double *a, *qty, *rinv;	/* R and the reflections, Q'y, R^-1 */
+	size_t cap_a, cap_n, cap_p;
+};
+int og_lsq_fit(struct og_lsq *f, const double *const *cols, size_t p,
+    const double *y, size_t n, double tol);
+double og_lsq_cov(const struct og_lsq *f, size_t j, size_t k);
+double og_lsq_leverage(const struct og_lsq *f, const double *x);
+void og_lsq_free(struct og_lsq *f);
+
+/* ols.c: ordinary least squares whose first column is the intercept (all
+ * ones), with the statistics statsmodels' OLS gives: og_ols_fit returns
+ * -1, or the first column that is (to 1e-9 of its length) a linear
+ * combination of those before it.  og_ols_predict gives the prediction
+ * at a row x and its interval +- tq standard deviations of a new
+ * observation, tq a quantile of t with df_resid degrees of freedom, as
+ * statsmodels' wls_prediction_std does. */
+struct og_ols {
+	struct og_lsq lsq;
+	size_t n, p, cap;
+	double *coef, *se, *pvalue;	/* p each */
+	double ssr, df_resid, scale;	/* scale: ssr / df_resid */
+	double r2, adj_r2, llf, aic, bic;
+};
+int og_ols_fit(struct og_ols *m, const double *const *cols, size_t p,
+    const double *y, size_t n);
+void og_ols_predict(const struct og_ols *m, const double *x, double tq,
+    double *pred, double *lo, double *hi);
+void og_ols_free(struct og_ols *m);
+
 /* store.c: the store directory, its meta files, locks and journal. */
 #define OG_STORE_VERSION 1
 struct og_store {
