@@ -17,7 +17,7 @@ else
 OUT = bin
 endif
 
-TOOLS = og-meta og-metric og-pack og-pull og-unpack
+TOOLS = og-fit og-meta og-metric og-pack og-pull og-unpack
 LIBSRC = $(wildcard common/*.c)
 LIBOBJ = $(LIBSRC:common/%.c=$(OUT)/obj/%.o)
 LIB = $(OUT)/obj/libog.a
@@ -27,7 +27,8 @@ UNITS = $(UNITSRC:tests/unit/%.c=$(OUT)/unit/%)
 
 DEBS = build-essential libcurl4-openssl-dev libjsmn-dev libzstd-dev zlib1g-dev \
 	bats bats-support bats-assert python3 tzdata gnuplot-nox parallel mawk \
-	util-linux clang libclang-rt-14-dev openssl file chromium
+	util-linux clang libclang-rt-14-dev openssl file chromium \
+	python3-pandas python3-scipy python3-statsmodels
 
 all: $(PROGS) $(UNITS)
 

@@ -503,6 +503,29 @@ void og_ols_predict(const struct og_ols *m, const double *x, double tq,
     double *pred, double *lo, double *hi);
 void og_ols_free(struct og_ols *m);
 
+/* stepwise.c: the terms of a linear model of y chosen from candidate
+ * columns as opengrid's MultiVarLinReg chooses them: forward by BIC from
+ * the intercept alone, pruning terms whose p-value is above pmax, until a
+ * round adds nothing.  A candidate that is a linear combination of the
+ * model's terms is passed over, collinear being told once per candidate.
+ * og_stepwise_run sets terms (indices into cand, in the order they
+ * entered) and model, their fit: coefficient 0 the intercept, j + 1
+ * terms[j]. */
+struct og_stepwise {
+	const double *const *cand;	/* ncand columns of n values */
+	size_t ncand, n;
+	const double *y;
+	double pmax;
+	void (*collinear)(void *ctx, size_t cand);
+	void *ctx;
+	size_t *terms, nterms;
+	struct og_ols model;
+	double *ones;
+	const double **cols;
+};
+void og_stepwise_run(struct og_stepwise *s);
+void og_stepwise_free(struct og_stepwise *s);
+
 /* store.c: the store directory, its meta files, locks and journal. */
 #define OG_STORE_VERSION 1
 struct og_store {

@@ -40,12 +40,17 @@ rec() {
 # passed over.
 pysci() {
 	local p
-	for p in python3 /usr/bin/python3; do
-		if "$p" -c 'import pandas, scipy, statsmodels' 2>/dev/null; then
-			"$p" "$@"
-			return
-		fi
-	done
-	echo "pysci: no python3 with pandas, scipy and statsmodels (make deps)" >&2
-	return 1
+	if [ -z "${PYSCI:-}" ]; then
+		for p in python3 /usr/bin/python3; do
+			if "$p" -c 'import pandas, scipy, statsmodels' 2>/dev/null; then
+				PYSCI=$p
+				break
+			fi
+		done
+	fi
+	if [ -z "${PYSCI:-}" ]; then
+		echo "pysci: no python3 with pandas, scipy and statsmodels (make deps)" >&2
+		return 1
+	fi
+	"$PYSCI" "$@"
 }
