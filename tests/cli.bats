@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
-# Conventions shared by all five programs: -h, -V, usage errors, exit codes.
+# Conventions shared by all the programs: -h, -V, usage errors, exit codes.
 
 load helper
 
 setup() { setup_scratch; }
 
-TOOLS="og-meta og-metric og-pack og-pull og-unpack"
+TOOLS="og-fit og-meta og-metric og-pack og-pull og-unpack"
 
 @test "-h prints usage on stdout and exits 0, for every tool" {
 	for t in $TOOLS; do
@@ -42,7 +42,7 @@ TOOLS="og-meta og-metric og-pack og-pull og-unpack"
 }
 
 @test "missing operands are a usage error" {
-	for t in og-meta og-pack og-unpack; do
+	for t in og-fit og-meta og-pack og-unpack; do
 		run "$t"
 		assert_failure 2
 	done
