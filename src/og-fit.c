@@ -38,6 +38,8 @@ static const char *ykey, **xkeys;
 static size_t nxkeys;
 static struct series **cand;	/* the candidates, in order */
 static size_t ncand;
+static int64_t *times;		/* the rows: times, */
+static double *yv, **xv;	/* y and the candidates */
 
 static uint64_t
 hash_key(const char *key, size_t len)
@@ -170,17 +172,17 @@ find(const char *key, const char *what)
 
 /* The rows: the times at which y and every candidate have a value. */
 static size_t
-align(struct series *y, int64_t **times, double **yv, double ***xv)
+align(struct series *y)
 {
 	size_t *at = og_calloc(ncand + 1, sizeof *at), i, c, n = 0;
 	struct series *s;
 	int64_t t;
 
-	*times = og_reallocarray(NULL, y->n + 1, sizeof **times);
-	*yv = og_reallocarray(NULL, y->n + 1, sizeof **yv);
-	*xv = og_calloc(ncand + 1, sizeof **xv);
+	times = og_reallocarray(NULL, y->n + 1, sizeof *times);
+	yv = og_reallocarray(NULL, y->n + 1, sizeof *yv);
+	xv = og_calloc(ncand + 1, sizeof *xv);
 	for (c = 0; c < ncand; c++)
-		(*xv)[c] = og_reallocarray(NULL, y->n + 1, sizeof ***xv);
+		xv[c] = og_reallocarray(NULL, y->n + 1, sizeof **xv);
 	for (i = 0; i < y->n; i++) {
 		t = y->p[i].t;
 		if (isnan(y->p[i].v))
@@ -192,12 +194,12 @@ align(struct series *y, int64_t **times, double **yv, double ***xv)
 			if (at[c] == s->n || s->p[at[c]].t != t ||
 			    isnan(s->p[at[c]].v))
 				break;
-			(*xv)[c][n] = s->p[at[c]].v;
+			xv[c][n] = s->p[at[c]].v;
 		}
 		if (c < ncand)
 			continue;
-		(*times)[n] = t;
-		(*yv)[n++] = y->p[i].v;
+		times[n] = t;
+		yv[n++] = y->p[i].v;
 	}
 	free(at);
 	return n;
@@ -285,8 +287,7 @@ main(int argc, char *argv[])
 	struct series *y;
 	const char *modelpath = NULL;
 	char key[OG_KEY_MAX + 1];
-	double pmax = 0.05, level = 0.95, tq, *yv, **xv, *row, out[3];
-	int64_t *times;
+	double pmax = 0.05, level = 0.95, tq, *row, out[3];
 	size_t i, j, n, keylen, k;
 	int c, negative = 0;
 
@@ -358,11 +359,12 @@ main(int argc, char *argv[])
 	for (i = 0; i < ncand; i++)
 		sort_series(cand[i]);
 
-	n = align(y, &times, &yv, &xv);
+	n = align(y);
 	if (n < ncand + 2)
-		og_die("%zu rows (times at which %s and every candidate have a "
-		    "value), too few for %zu terms (the intercept and %zu "
-		    "candidates): %zu needed", n, ykey, ncand + 1, ncand,
+		og_die("%zu row%s (times at which %s and every candidate have "
+		    "a value), too few for %zu term%s (the intercept and %zu "
+		    "candidate%s): %zu needed", n, n == 1 ? "" : "s", ykey,
+		    ncand + 1, ncand ? "s" : "", ncand, ncand == 1 ? "" : "s",
 		    ncand + 2);
 	check_varies(ykey, yv, n, "");
 	for (i = 0; i < ncand; i++)

@@ -233,6 +233,28 @@ need_valgrind() {
 	[ "$stderr" = "og-meta: bad.csv:3: unterminated quoted field in column 'category'" ]
 }
 
+@test "valgrind: og-metric's degree days and og-fit, collinear candidates and errors" {
+	need_valgrind
+	gzip -dc "$DATA/weather_2016_hour.tsv.gz" >weather
+	grep '^temperature' weather >temps
+	run --separate-stderr vg og-metric -i 1d --hdd 12,16.5,18 --cdd 22 temps
+	[ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+	[ -z "$stderr" ]
+	diff <(og-metric -i 1d --hdd 12,16.5,18 --cdd 22 temps) <(printf '%s\n' "$output")
+	printf '%s\n' "$output" >days
+	og-metric -i 1d weather >>days
+	awk -F'\t' '$1 == "temperature/HDD_16.5" {
+		printf "double\t%s\t%.17g\n", $2, 2 * $3 }' days >>days
+	run --separate-stderr vg og-fit -y humidity -m model days
+	[ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+	[ "$stderr" = "og-fit: double: a linear combination of the model's terms: passed over" ]
+	diff <(og-fit -y humidity days 2>/dev/null) <(printf '%s\n' "$output")
+	[ "$(wc -l <model)" -gt 2 ]
+	run --separate-stderr vg og-fit -y humidity -x windSpeed -x cdd days
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "og-fit: no records of the -x key 'cdd'" ]
+}
+
 @test "valgrind: og-pull against the stand-in, tmpo and api, with a bad block and a wrong token" {
 	need_valgrind
 	python3 "$BATS_TEST_DIRNAME/flukso_server.py" serve --tokens "$DATA/pull/tokens" \

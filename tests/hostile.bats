@@ -297,7 +297,7 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 		assert_failure 1
 		assert_equal "$stderr" "og-unpack: <stdout>: write error: No space left on device"
 	done
-	for t in og-pack og-unpack og-metric og-meta og-pull; do
+	for t in og-pack og-unpack og-metric og-meta og-pull og-fit; do
 		run --separate-stderr sh -c "$t -h >/dev/full"
 		refute_sanitizer
 		assert_failure 1

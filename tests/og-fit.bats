@@ -271,11 +271,11 @@ windSpeed
 	rec y 1 1 x 2 2 >in
 	run og-fit -y y in
 	assert_failure 1
-	assert_output "og-fit: 0 rows (times at which y and every candidate have a value), too few for 2 terms (the intercept and 1 candidates): 3 needed"
+	assert_output "og-fit: 0 rows (times at which y and every candidate have a value), too few for 2 terms (the intercept and 1 candidate): 3 needed"
 	rec y 1 1 >in
 	run og-fit -y y in
 	assert_failure 1
-	assert_output "og-fit: 1 rows (times at which y and every candidate have a value), too few for 1 terms (the intercept and 0 candidates): 2 needed"
+	assert_output "og-fit: 1 row (times at which y and every candidate have a value), too few for 1 term (the intercept and 0 candidates): 2 needed"
 }
 
 @test "a constant column is an error naming it" {
