@@ -125,11 +125,11 @@ PY
 		assert_failure 2
 		assert_output "og-metric: --hdd and --cdd need -i 1d (degree days are per local day)"
 	done
-	for o in "-a max" "-d" "-r" "-w 01:00-06:00" "-M in" "--partial"; do
+	for o in "-a max" "-d" "-D" "-r" "-w 01:00-06:00" "-M in" "--partial"; do
 		# shellcheck disable=SC2086
 		run og-metric -i 1d $o --cdd 24 in
 		assert_failure 2
-		assert_output "og-metric: --hdd and --cdd exclude -a, -d, -r, -w, -M, -x and --partial (--merge takes the state of -i 1d --partial)"
+		assert_output "og-metric: --hdd and --cdd exclude -a, -d, -D, -r, -w, -M, -x and --partial (--merge takes the state of -i 1d --partial)"
 	done
 }
 
