@@ -20,7 +20,7 @@ struct og_degday_key {
 	char *key;
 	size_t keylen;
 	int64_t day;		/* the start of the last day written */
-	double t1, t2;		/* the means of that day and the one before */
+	double t1, t2;		/* its mean and the mean of the day before */
 };
 
 static uint64_t
@@ -72,8 +72,8 @@ og_degday_bases(struct og_degday *d, const char *list, int cooling,
 		    cooling ? "CDD" : "HDD", (int)len, p);
 		for (i = 0; i < d->nbases; i++)
 			if (strcmp(d->bases[i].name, b->name) == 0) {
-				snprintf(why, whysize, "base '%.*s' given twice",
-				    (int)len, p);
+				snprintf(why, whysize, "base '%.*s' given "
+				    "twice", (int)len, p);
 				return why;
 			}
 		d->nbases++;
@@ -90,7 +90,8 @@ find(struct og_degday *d, const char *key, size_t len)
 	size_t j, i, oldcap;
 	uint64_t h = hash_key(key, len);
 
-	for (j = h & (d->cap - 1); (k = d->table[j]); j = (j + 1) & (d->cap - 1))
+	for (j = h & (d->cap - 1); (k = d->table[j]);
+	    j = (j + 1) & (d->cap - 1))
 		if (k->keylen == len && memcmp(k->key, key, len) == 0)
 			return k;
 	k = og_calloc(1, sizeof *k);
@@ -109,8 +110,9 @@ find(struct og_degday *d, const char *key, size_t len)
 		for (i = 0; i < oldcap; i++) {
 			if (!old[i])
 				continue;
-			for (j = hash_key(old[i]->key, old[i]->keylen) &
-			    (d->cap - 1); d->table[j]; j = (j + 1) & (d->cap - 1))
+			j = hash_key(old[i]->key, old[i]->keylen);
+			for (j &= d->cap - 1; d->table[j]; j = (j + 1) &
+			    (d->cap - 1))
 				;
 			d->table[j] = old[i];
 		}

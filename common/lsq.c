@@ -99,7 +99,7 @@ og_lsq_fit(struct og_lsq *f, const double *const *cols, size_t p,
 		for (k = j + 1; k < p; k++)
 			reflect(a, v0, vv, f->a + k * n, j, n);
 		reflect(a, v0, vv, f->qty, j, n);
-		a[j] = alpha;	/* R's diagonal; the rest of the column is v */
+		a[j] = alpha;	/* R's diagonal; below it, v */
 	}
 
 	/* R b = (Q'y)[0..p) */

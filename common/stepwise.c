@@ -54,7 +54,7 @@ prune(struct og_stepwise *s, struct og_ols *m, size_t *terms, size_t *n)
 		memmove(terms + j, terms + j + 1, (*n - j - 1) * sizeof *terms);
 		(*n)--;
 		if (fit(s, m, terms, *n, -1) >= 0)
-			og_die("stepwise: a subset of independent terms is not");
+			og_die("stepwise: independent terms made dependent");
 	}
 }
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154  # status, output and stderr are set by bats' run
 # og-fit: the choice of terms, the fit, predictions and intervals, checked
 # against an independent Python og-fit on statsmodels (fit_reference.py)
 # on the real weather of 2016 and on generated gas, and by hand; every
