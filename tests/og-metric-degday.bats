@@ -94,6 +94,15 @@ PY
 	assert_output "$(rec a/temp_equivalent "$(day 2)" 10.0 a/CDD_15 "$(day 2)" 0.0 \
 		b/temp_equivalent "$(day 3)" 20.0 b/CDD_15 "$(day 3)" 5.0)"
 	[ "$(grep -c nan out)" -eq 8 ]
+	# forty keys interleaved give each key what it gives alone
+	gzip -dc "$WEATHER" | grep '^temperature' | head -n 500 |
+		awk -F'\t' '{ for (k = 1; k <= 40; k++) print "t" k "\t" $2 "\t" $3 + k }' >many
+	og-metric -i 1d --hdd 16.5 many | sort >together
+	for k in $(seq 40); do
+		grep -P "^t$k\t" many | og-metric -i 1d --hdd 16.5
+	done | sort >alone
+	[ "$(wc -l <alone)" -eq $((40 * 2 * 21)) ]
+	cmp together alone
 }
 
 @test "input in any order with -u gives the same degree days" {
