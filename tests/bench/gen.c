@@ -34,8 +34,8 @@
  * showers, toilets and taps for water.
  *
  * -n stops each sensor after RECORDS records.  -e writes to FILE the
- * records and an estimate of their information, "RECORDS PATHBITS
- * JITTERBITS": the bits of the random choices that made the power path
+ * records and, for the pulse classes, an estimate of their information,
+ * "RECORDS PATHBITS JITTERBITS": the bits of the random choices that made the power path
  * (each yes/no of a second by its probability, each uniform choice by the
  * log of its choices, a continuous noise by the spread in seconds it gives
  * the next pulse time), and the bits of the jitter, which are all that the
