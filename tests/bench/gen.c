@@ -35,12 +35,14 @@
  *
  * -n stops each sensor after RECORDS records.  -e writes to FILE the
  * records and, for the pulse classes, an estimate of their information,
- * "RECORDS PATHBITS JITTERBITS": the bits of the random choices that made the power path
- * (each yes/no of a second by its probability, each uniform choice by the
- * log of its choices, a continuous noise by the spread in seconds it gives
- * the next pulse time), and the bits of the jitter, which are all that the
- * pulse times hold once the path is known.  No coder that knows the
- * generator needs more on average; the times reveal nearly all of it.
+ * "RECORDS PATHBITS JITTERBITS": the bits of the random choices that made
+ * the power path (each yes/no of a second by its probability, each uniform
+ * choice by the log of its choices, a continuous noise by the spread in
+ * seconds it gives the next pulse time, the length of a flow that stops
+ * by the pulses it can change), and the bits of the jitter, which are all
+ * that the pulse times hold once the path is known.  A coder that knows
+ * the generator needs no more on average; where the times do not show a
+ * choice wholly, it may need less, so this is an estimate from above.
  */
 #include <math.h>
 #include <stdint.h>
