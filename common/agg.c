@@ -248,59 +248,6 @@ og_xsum_parse(struct og_xsum *x, const char *s, size_t len)
 	return 0;
 }
 
-static const char *const agg_names[] = {
-	"mean", "min", "max", "sum", "count", "first", "last",
-};
-
-int
-og_agg_parse(const char *list, struct og_agg **aggs, size_t *n,
-    const char **bad)
-{
-	static char badbuf[64];
-	const char *p = list, *comma;
-	struct og_agg a;
-	size_t len, k;
-	char *end;
-
-	*aggs = NULL;
-	*n = 0;
-	do {
-		comma = strchr(p, ',');
-		len = comma ? (size_t)(comma - p) : strlen(p);
-		memset(&a, 0, sizeof a);
-		if (len == 0 || len >= sizeof a.name)
-			goto bad;
-		memcpy(a.name, p, len);
-		for (k = 0; k < sizeof agg_names / sizeof agg_names[0]; k++)
-			if (strcmp(a.name, agg_names[k]) == 0)
-				break;
-		if (k < sizeof agg_names / sizeof agg_names[0]) {
-			a.kind = (enum og_agg_kind)k;
-		} else if (strcmp(a.name, "median") == 0) {
-			a.kind = OG_PCT;
-			a.pct = 50;
-		} else if (a.name[0] == 'p' && a.name[1] >= '0' &&
-		    a.name[1] <= '9') {
-			a.kind = OG_PCT;
-			a.pct = strtod(a.name + 1, &end);
-			if (*end || strchr(a.name, 'e') || a.pct > 100)
-				goto bad;
-		} else {
-			goto bad;
-		}
-		*aggs = og_reallocarray(*aggs, *n + 1, sizeof **aggs);
-		(*aggs)[(*n)++] = a;
-		p = comma + 1;
-	} while (comma);
-	return 0;
-bad:
-	snprintf(badbuf, sizeof badbuf, "%.*s", (int)(len < 40 ? len : 40), p);
-	*bad = badbuf;
-	free(*aggs);
-	*aggs = NULL;
-	return -1;
-}
-
 void
 og_state_init(struct og_state *s, int64_t start, int64_t end)
 {
@@ -425,29 +372,152 @@ percentile(struct og_state *s, double pct)
 	return g >= 0.5 ? b - diff * (1 - g) : a + diff * g;
 }
 
+static double
+mean_of(struct og_state *s, double pct)
+{
+	(void)pct;
+	return og_xsum_value(&s->sum) / (double)s->count;
+}
+
+static double
+min_of(struct og_state *s, double pct)
+{
+	(void)pct;
+	return s->min;
+}
+
+static double
+max_of(struct og_state *s, double pct)
+{
+	(void)pct;
+	return s->max;
+}
+
+static double
+sum_of(struct og_state *s, double pct)
+{
+	(void)pct;
+	return og_xsum_value(&s->sum);
+}
+
+static double
+count_of(struct og_state *s, double pct)
+{
+	(void)pct;
+	return (double)s->count;
+}
+
+static double
+first_of(struct og_state *s, double pct)
+{
+	(void)pct;
+	return s->first;
+}
+
+static double
+last_of(struct og_state *s, double pct)
+{
+	(void)pct;
+	return s->last;
+}
+
+/* Every aggregate -a knows, in the order -h and the errors list them;
+ * "pNN" stands for p0 to p100.  A new one is a line here and a function
+ * above, and og-metric(1) says what it is (a test checks the list). */
+static const struct {
+	const char *name;
+	double (*value)(struct og_state *s, double pct);
+	double pct;
+	int samples;	/* needs every sample kept */
+	int empty;	/* has a value for a bucket of no samples */
+} aggregates[] = {
+	{ "mean", mean_of, 0, 0, 0 },
+	{ "min", min_of, 0, 0, 0 },
+	{ "max", max_of, 0, 0, 0 },
+	{ "sum", sum_of, 0, 0, 0 },
+	{ "count", count_of, 0, 0, 1 },
+	{ "first", first_of, 0, 0, 0 },
+	{ "last", last_of, 0, 0, 0 },
+	{ "pNN", percentile, -1, 1, 0 },
+	{ "median", percentile, 50, 1, 0 },
+};
+#define NAGGREGATES (sizeof aggregates / sizeof aggregates[0])
+
+const char *
+og_agg_names(void)
+{
+	static char names[128];
+	size_t i, len = 0;
+
+	if (!names[0])
+		for (i = 0; i < NAGGREGATES; i++)
+			len += snprintf(names + len, sizeof names - len, "%s%s",
+			    i ? " " : "", aggregates[i].name);
+	return names;
+}
+
+/* pNN: 0 to 100, decimals allowed, no exponent */
+static int
+parse_pct(const char *s, double *pct)
+{
+	char *end;
+
+	if (s[0] != 'p' || s[1] < '0' || s[1] > '9' || strchr(s, 'e'))
+		return -1;
+	*pct = strtod(s + 1, &end);
+	return *end || *pct > 100 ? -1 : 0;
+}
+
+int
+og_agg_parse(const char *list, struct og_agg **aggs, size_t *n,
+    const char **bad)
+{
+	static char badbuf[64];
+	const char *p = list, *comma;
+	struct og_agg a;
+	size_t len, k;
+
+	*aggs = NULL;
+	*n = 0;
+	do {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		memset(&a, 0, sizeof a);
+		if (len == 0 || len >= sizeof a.name)
+			goto bad;
+		memcpy(a.name, p, len);
+		for (k = 0; k < NAGGREGATES; k++) {
+			if (aggregates[k].pct < 0 ?
+			    parse_pct(a.name, &a.pct) == 0 :
+			    strcmp(a.name, aggregates[k].name) == 0)
+				break;
+		}
+		if (k == NAGGREGATES)
+			goto bad;
+		a.value = aggregates[k].value;
+		a.samples = aggregates[k].samples;
+		a.empty = aggregates[k].empty;
+		if (aggregates[k].pct >= 0)
+			a.pct = aggregates[k].pct;
+		*aggs = og_reallocarray(*aggs, *n + 1, sizeof **aggs);
+		(*aggs)[(*n)++] = a;
+		p = comma + 1;
+	} while (comma);
+	return 0;
+bad:
+	snprintf(badbuf, sizeof badbuf, "%.*s", (int)(len < 40 ? len : 40), p);
+	*bad = badbuf;
+	free(*aggs);
+	*aggs = NULL;
+	return -1;
+}
+
 double
 og_state_value(struct og_state *s, const struct og_agg *a)
 {
-	if (a->kind == OG_COUNT)
-		return (double)s->count;
-	if (s->count == 0)
+	if (s->count == 0 && !a->empty)
 		return NAN;
-	switch (a->kind) {
-	case OG_MEAN:
-		return og_xsum_value(&s->sum) / (double)s->count;
-	case OG_MIN:
-		return s->min;
-	case OG_MAX:
-		return s->max;
-	case OG_SUM:
-		return og_xsum_value(&s->sum);
-	case OG_FIRST:
-		return s->first;
-	case OG_LAST:
-		return s->last;
-	default:
-		return percentile(s, a->pct);
-	}
+	return a->value(s, a->pct);
 }
 
 static void

@@ -157,11 +157,11 @@ struct og_xsum {
 	uint32_t adds;
 	int64_t *limb;
 };
-enum og_agg_kind { OG_MEAN, OG_MIN, OG_MAX, OG_SUM, OG_COUNT, OG_FIRST,
-	OG_LAST, OG_PCT };
+struct og_state;
 struct og_agg {
-	enum og_agg_kind kind;
+	double (*value)(struct og_state *s, double pct);
 	double pct;
+	int samples, empty;	/* keeps every sample; has a value of none */
 	char name[16];
 };
 struct og_state {
@@ -183,6 +183,7 @@ int og_xsum_parse(struct og_xsum *x, const char *s, size_t len);
 void og_xsum_free(struct og_xsum *x);
 int og_agg_parse(const char *list, struct og_agg **aggs, size_t *n,
     const char **bad);
+const char *og_agg_names(void);
 void og_state_init(struct og_state *s, int64_t start, int64_t end);
 void og_state_free(struct og_state *s);
 void og_state_add(struct og_state *s, int64_t t, double v, int keep);

@@ -9,14 +9,14 @@
 
 #define AGG_MAX 32
 
-static const char usage_text[] =
+static const char usage_format[] =
     "usage: og-metric [-dDruT] [-i INTERVAL] [-a AGG] [-g SECONDS] [-F RATE]\n"
     "                 [-w HH:MM-HH:MM] [-z ZONE] [-P INTERVAL]\n"
     "                 [-M META [-x NAME=EXPR]...] [--partial] [--merge]\n"
     "                 [--hdd BASES] [--cdd BASES] [FILE...]\n"
     "Turn records into metrics; with no INTERVAL, pass records through checked.\n"
     "  -i INTERVAL  buckets: Ns Nmin Nh (fixed), Nd Nw Nmo Ny (calendar, local)\n"
-    "  -a AGG       mean min max sum count first last pNN median (comma-separated)\n"
+    "  -a AGG       %s (comma-separated)\n"
     "  -d           input is a counter that only rises: a fall is a reset\n"
     "               (with -M, gridNet counters are read as with -D)\n"
     "  -D           input is a reversible counter: a fall is export\n"
@@ -34,6 +34,8 @@ static const char usage_text[] =
     "  --merge      read partial state (from --partial with the same options)\n"
     "  --hdd BASES, --cdd BASES  heating, cooling degree days, e.g. 13,16.5 (-i 1d)\n"
     "  -h  this help    -V  version\n";
+
+static char usage_text[sizeof usage_format + 128];
 
 static const struct option long_options[] = {
 	{ "partial", no_argument, NULL, 'p' },
@@ -402,23 +404,17 @@ check_options(struct options *o, struct og_series_set *set)
 static void
 set_up(struct options *o, struct og_series_set *set, char *sig, size_t size)
 {
-	struct og_agg sum = { OG_SUM, 0, "sum" };
-	const char *bad;
+	const char *bad, *list = counter ? "sum" : o->agglist ? o->agglist :
+	    "mean";
 	size_t i;
 
-	if (counter) {
-		aggs = og_malloc(sizeof *aggs);
-		aggs[0] = sum;
-		naggs = 1;
-	} else if (og_agg_parse(o->agglist ? o->agglist : "mean", &aggs, &naggs,
-	    &bad) < 0) {
-		og_usage_error("bad aggregate '%s' (mean min max sum count first "
-		    "last pNN median)", bad);
+	if (og_agg_parse(list, &aggs, &naggs, &bad) < 0) {
+		og_usage_error("bad aggregate '%s' (%s)", bad, og_agg_names());
 	} else if (naggs > AGG_MAX) {
 		og_usage_error("more than %d aggregates", AGG_MAX);
 	}
 	for (i = 0; i < naggs; i++)
-		if (aggs[i].kind == OG_PCT)
+		if (aggs[i].samples)
 			set->keep_samples = 1;
 	if (o->metapath) {
 		og_meta_read(&meta, o->metapath);
@@ -450,6 +446,7 @@ main(int argc, char *argv[])
 	int i;
 
 	og_setprog(argv[0]);
+	snprintf(usage_text, sizeof usage_text, usage_format, og_agg_names());
 	og_series_init(&set);
 	og_degday_init(&degday, og_out_record);
 	set.max_fall = 100000;

@@ -701,6 +701,21 @@ AGGS=mean,min,max,sum,count,first,last,p95
 
 # --- usage ------------------------------------------------------------------
 
+@test "-h, the errors and og-metric(1) list the same aggregates" {
+	names=$(og-metric -h | sed -n 's/^  -a AGG       \(.*\) (comma-separated)$/\1/p')
+	[ "$names" = "mean min max sum count first last pNN median" ]
+	run og-metric -i 1h -a avg </dev/null
+	assert_output "og-metric: bad aggregate 'avg' ($names)"
+	# each has its entry in the man page's list of aggregates
+	for n in $names; do
+		case $n in
+		pNN) grep -q '^\.It Cm p Ns Ar NN$' "$TOP/src/og-metric.1" ;;
+		*) grep -Eq "^\.It Cm ([a-z]+ , Cm )?$n( , Cm [a-z]+)?\$" "$TOP/src/og-metric.1" ;;
+		esac
+	done
+	[ "$(sed -n '/^\.It Fl a Ar agg/,/^\.El/p' "$TOP/src/og-metric.1" | grep -c '^\.It Cm')" -eq 7 ]
+}
+
 @test "bad options are usage errors with the reason" {
 	rec k 0 1 >in
 	run og-metric -i 15m in
