@@ -114,11 +114,33 @@ fleet_env() {
 	}'
 }
 
+# fleet_mark STORE: a command for a host to check that its STORE is the shard
+# the host list makes it, by the mark STORE/.fleet ("I of N") that job_sync -S
+# writes: so a list that misses a host or has them in another order is an
+# error, not a result without some sites
+fleet_mark() {
+	q=$(fleet_quote "$1")
+	echo "fleet_mark=\$(cat $q/.fleet 2>/dev/null) ||
+		{ echo $q': no shard mark (job_sync -S makes it)' >&2; exit 1; }
+	[ \"\$fleet_mark\" = \"\$fleet_shard\" ] ||
+		{ echo $q\": marked shard \$fleet_mark, but the host list makes it shard \$fleet_shard\" >&2; exit 1; }
+	"
+}
+
+# fleet_mark_new STORE: a command for a host to make its STORE and mark it as
+# the shard the host list makes it, if it has no mark yet; or to check it
+fleet_mark_new() {
+	q=$(fleet_quote "$1")
+	echo "mkdir -p $q || exit 1
+	[ -e $q/.fleet ] || echo \"\$fleet_shard\" >$q/.fleet || exit 1
+	$(fleet_mark "$1")"
+}
+
 # fleet_run DIR COMMAND: the shell command line COMMAND on every host of
-# DIR/hosts at once; host I reads DIR/in.I (nothing if there is none) and
-# writes DIR/out.I, and its messages come prefixed with its name (without
-# the CR that ssh ends its own with).  Each host that fails is named, and
-# the status is then 1.
+# DIR/hosts at once, with fleet_shard set to "I of N" for host I of N; host I
+# reads DIR/in.I (nothing if there is none) and writes DIR/out.I, and its
+# messages come prefixed with its name (without the CR that ssh ends its
+# own with).  Each host that fails is named, and the status is then 1.
 fleet_run() {
 	n=$(wc -l <"$1/hosts")
 	i=1
@@ -128,8 +150,9 @@ fleet_run() {
 		i=$((i + 1))
 	done
 	# shellcheck disable=SC2016
-	FLEET_DIR=$1 FLEET_COMMAND=$2 parallel --will-cite -j 0 --tag '{
-		${PARALLEL_SSH:-ssh} {} "$FLEET_COMMAND" <"$FLEET_DIR/in.{#}" 2>&1 >"$FLEET_DIR/out.{#}"
+	FLEET_DIR=$1 FLEET_COMMAND=$2 FLEET_N=$n parallel --will-cite -j 0 --tag '{
+		${PARALLEL_SSH:-ssh} {} "fleet_shard='\''{#} of $FLEET_N'\''; $FLEET_COMMAND" \
+			<"$FLEET_DIR/in.{#}" 2>&1 >"$FLEET_DIR/out.{#}"
 		echo $? >"$FLEET_DIR/status.{#}"
 	} | tr -d "\r" >&2' <"$1/hosts" || :
 	awk -v who="$fleet_who" -v dir="$1" '
@@ -155,7 +178,7 @@ fleet_days() {
 	fleet_split "$1" "$2" "$4/fleet"
 	fleet_sheets "$4/fleet"
 	# shellcheck disable=SC2016
-	fleet_run "$4/fleet" 'fleet_tmp=$(mktemp -d) || exit 1
+	fleet_run "$4/fleet" "$(fleet_mark "$3")"'fleet_tmp=$(mktemp -d) || exit 1
 		trap '\''rm -rf "$fleet_tmp"'\'' EXIT
 		'"$(fleet_env)"'OG_DAILY_DAYS=1 job_daily - '"$(fleet_quote "$3")"' "$fleet_tmp" "$fleet_tmp"' ||
 		exit 1
