@@ -15,16 +15,16 @@
 # ssh), so keys and options go where they usually go.  Each host needs the og
 # programs and these pipelines on the PATH of its login shell, a POSIX shell.
 
-fleet_who=${0##*/}
+fleet_who=${0##*/} fleet_opt=-S
 
 # fleet_hosts HOSTS DIR: the comma-separated HOSTS into DIR/hosts, one a line
 fleet_hosts() {
 	printf '%s\n' "$1" | tr ',' '\n' >"$2/hosts"
-	awk -v who="$fleet_who" '
+	awk -v who="$fleet_who" -v opt="$fleet_opt" '
 		$0 == "" || /^-/ || /[[:space:]'\''"\\]/ {
-			printf "%s: -S: bad host '\''%s'\''\n", who, $0 > "/dev/stderr"; bad = 1
+			printf "%s: %s: bad host '\''%s'\''\n", who, opt, $0 > "/dev/stderr"; bad = 1
 		}
-		$0 in seen { printf "%s: -S: host '\''%s'\'' given twice\n", who, $0 > "/dev/stderr"; bad = 1 }
+		$0 in seen { printf "%s: %s: host '\''%s'\'' given twice\n", who, opt, $0 > "/dev/stderr"; bad = 1 }
 		{ seen[$0] = 1 }
 		END { exit bad }' "$2/hosts" || exit 2
 }
@@ -175,6 +175,7 @@ fleet_run() {
 # site.standby: what they would be, run here over all the sensors
 fleet_days() {
 	mkdir "$4/fleet"
+	fleet_opt=OG_DAILY_HOSTS
 	fleet_split "$1" "$2" "$4/fleet"
 	fleet_sheets "$4/fleet"
 	# shellcheck disable=SC2016

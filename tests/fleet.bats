@@ -124,7 +124,21 @@ for site in sys.stdin.read().split():
 	assert_failure 2
 	run job_sync -n "$SHEET" store
 	assert_failure 2
+	run env OG_DAILY_HOSTS=og1,-x job_daily "$SHEET" store public private
+	assert_failure 2
+	assert_output "job_daily: OG_DAILY_HOSTS: bad host '-x'"
 	[ ! -e out.tsv ]
+}
+
+@test "the hosts run the build under test and none of the user's start-up files" {
+	need_hosts
+	for i in 1 2 3; do
+		run ssh -F "$F/ssh_config" "og$i" 'command -v og-metric job_daily; echo "$HOME"'
+		assert_success
+		assert_output "$OG_BIN/og-metric
+$TOP/pipelines/job_daily
+$F/h$i"
+	done
 }
 
 @test "job_sync -S pulls each site's sensors into its own host's store and nowhere else" {
