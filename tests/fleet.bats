@@ -16,6 +16,7 @@ PATH=$OG_BIN:$TOP/pipelines:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 setup_file() {
 	export W=$BATS_FILE_TMPDIR F=$BATS_FILE_TMPDIR/fleet
 	job_sync -n -S "$HOSTS" "$SHEET" store >"$W/plan"
+	og-meta "$SHEET" >"$W/meta"
 	if ! FLEET_SKIP=$("$TOP/tests/fleet_hosts" check); then
 		export FLEET_SKIP="no hosts to test on: $FLEET_SKIP"
 		return 0
@@ -182,7 +183,7 @@ $F/h$i"
 	run parallel_daily -S "$HOSTS" "$SHEET" "$F/disk/store" pd
 	assert_success
 	assert_output ''
-	og-metric -d -g 604800 -i 1d "$W/store.tsv" >single.tsv
+	og-metric -d -M "$W/meta" -i 1d "$W/store.tsv" >single.tsv
 	cmp pd.tsv single.tsv
 	[ "$(wc -l <pd.tsv)" -gt 50 ]
 	parallel_daily "$SHEET" "$W/store" local
@@ -192,10 +193,10 @@ $F/h$i"
 @test "parallel_daily -S takes the caller's zone and gap to the hosts" {
 	need_hosts
 	TZ=America/New_York OG_GAP=3600 parallel_daily -S "$HOSTS" "$SHEET" "$F/disk/store" ny
-	TZ=America/New_York og-metric -d -g 3600 -i 1d "$W/store.tsv" >single.tsv
+	TZ=America/New_York og-metric -d -g 3600 -M "$W/meta" -i 1d "$W/store.tsv" >single.tsv
 	cmp ny.tsv single.tsv
-	! cmp -s ny.tsv <(og-metric -d -g 604800 -i 1d "$W/store.tsv")
-	! cmp -s ny.tsv <(TZ=America/New_York og-metric -d -g 604800 -i 1d "$W/store.tsv")
+	! cmp -s ny.tsv <(og-metric -d -g 3600 -M "$W/meta" -i 1d "$W/store.tsv")
+	! cmp -s ny.tsv <(TZ=America/New_York og-metric -d -M "$W/meta" -i 1d "$W/store.tsv")
 	# local days of New York
 	run bash -c "TZ=America/New_York og-metric -T ny.tsv | cut -f 2 | sort -u | grep -v 'T00:00:00-05:00$'"
 	assert_output ''
