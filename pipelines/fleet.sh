@@ -100,7 +100,8 @@ fleet_quote() {
 }
 
 # fleet_env: the settings a host runs with, as a command to put first: the C
-# locale, this TZ and every OG_ variable set here but OG_DAILY_HOSTS
+# locale, this TZ and every OG_ variable set here but OG_DAILY_HOSTS, which
+# is unset there so that a host never goes on to the fleet itself
 fleet_env() {
 	awk -v q="'" 'BEGIN {
 		printf "export LC_ALL=C"
@@ -110,7 +111,7 @@ fleet_env() {
 				gsub(q, q "\\" q q, v)
 				printf " %s=%s%s%s", k, q, v, q
 			}
-		printf "; "
+		printf "; unset OG_DAILY_HOSTS; "
 	}'
 }
 
