@@ -52,6 +52,10 @@ setup_file() {
 	chmod +x "$F/ssh"
 	export PARALLEL_SSH=$F/ssh
 	OG_API_URL=http://127.0.0.1:8080 job_sync -S "$HOSTS" "$SHEET" "$F/disk/store" 2>"$F/sync.log"
+	# the public labels' secret stays with the coordinator: this one the
+	# single run's, so that both label the sites alike
+	mkdir -p "$F/disk/store.q15"
+	cp "$W/store.q15/.label-key" "$F/disk/store.q15/"
 	OG_DAILY_HOSTS=$HOSTS job_daily "$SHEET" "$F/disk/store" "$F/public" "$F/private" 2>"$F/daily.log"
 }
 
