@@ -333,7 +333,7 @@ PY
 @test "parallel_daily equals the single run byte for byte" {
 	run parallel_daily -j 2 -n 3 "$SHEET" "$W/store" pd
 	assert_success
-	og-unpack "$W/store" | og-metric -d -g 604800 -i 1d >single.tsv
+	og-unpack "$W/store" | og-metric -d -M <(og-meta "$SHEET") -i 1d >single.tsv
 	cmp pd.tsv single.tsv
 	[ "$(wc -l <pd.tsv)" -gt 100 ]
 }
