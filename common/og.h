@@ -373,11 +373,19 @@ const char *og_sheet_value(const struct og_sheet *s, size_t row, int col);
  * at most max bytes.  og_http_get returns NULL and the body (NUL-terminated,
  * the caller frees it), or a description of the failure.  Neither it nor
  * og_http_safe_url (the URL without credentials, path or query, for
- * messages) ever reveals a secret the URL carries. */
+ * messages) ever reveals a secret the URL carries.  og_body_write is the
+ * libcurl write callback that collects a body into an og_body, refusing
+ * (too_big) what would pass max bytes. */
+struct og_body {
+	char *data;		/* NUL-terminated once anything arrived */
+	size_t len, cap, max;
+	int too_big;
+};
 int og_http_is_url(const char *s);
 const char *og_http_safe_url(const char *url, char *buf, size_t size);
 const char *og_http_get(const char *url, long timeout, size_t max, char **body,
     size_t *len, char *why, size_t whysize);
+size_t og_body_write(char *data, size_t size, size_t n, void *body);
 
 /* series.c: every key's open buckets, fed samples, counter readings (-d)
  * or partial states (--merge).  A bucket is handed to emit once a sample of
@@ -669,43 +677,34 @@ const char *og_tmpo_api_parse(const char *s, size_t len,
  * backoff_max, at least what Retry-After asks), up to tries in all;
  * redirects are not followed.  Requests start in order of prio, then of
  * adding; done is called once per request with ok set, or status and why.
- * Messages name og_fetch_where(url): its path and query only. */
+ * Messages name og_fetch_where(url): its path and query only.
+ * og_fetch_bytes counts the bytes of the bodies received whole. */
 #define OG_TOKEN_MAX 256
 struct og_fetch_opts {
 	int jobs, tries, insecure, verbose;
 	double timeout, backoff, backoff_max;	/* seconds */
 };
 struct og_req {
-	char *url;
+	char *url;		/* og_fetch_add copies it */
 	const char *token, *accept;
 	long prio;
 	void (*done)(struct og_req *r);
 	void *ctx;
 	size_t max;		/* most bytes of body taken (0: 64 MB) */
+	/* the answer, for done; done may keep body and set it NULL, the
+	 * fetcher frees what is left when done returns */
 	int ok;
 	long status;		/* HTTP status, 0 on a network failure */
 	char why[256];
-	char *body;		/* NUL-terminated; the caller frees it */
-	size_t len, cap;
-	/* the fetcher's */
-	uint64_t seq;
-	int tries, too_big;
-	double not_before, started;
-	void *handle, *headers;
-	char errbuf[256];
+	char *body;		/* NUL-terminated */
+	size_t len;
 };
-struct og_fetcher {
-	struct og_fetch_opts o;
-	void *multi;
-	struct og_req **queue;
-	size_t nqueue, capqueue, active;
-	uint64_t seq;
-	uint64_t requests, retries, bytes;
-};
+struct og_fetcher;
 double og_fetch_now(void);
-void og_fetch_init(struct og_fetcher *f, const struct og_fetch_opts *o);
-void og_fetch_add(struct og_fetcher *f, struct og_req *r);
+struct og_fetcher *og_fetch_new(const struct og_fetch_opts *o);
+void og_fetch_add(struct og_fetcher *f, const struct og_req *r);
 void og_fetch_run(struct og_fetcher *f, void (*tick)(void *), void *arg);
+uint64_t og_fetch_bytes(const struct og_fetcher *f);
 void og_fetch_free(struct og_fetcher *f);
 const char *og_fetch_where(const char *url);
 

@@ -54,12 +54,11 @@ struct sensor {
 };
 
 struct job {
-	struct og_req req;
 	struct sensor *s;
 	struct block *b;	/* NULL: the sync list or the api answer */
 };
 
-static struct og_fetcher fetcher;
+static struct og_fetcher *fetcher;
 static struct sensor *sensors;
 static size_t nsensors, ndone, nissue, held, window;
 static const char *base = "https://api.flukso.net", *res = "minute", *unit;
@@ -101,7 +100,7 @@ tick(void *arg)
 	last = now;
 	fprintf(stderr, "\r%s: %zu/%zu sensors, %ju blocks, %.1f MB\033[K",
 	    argv0, ndone, nsensors, (uintmax_t)nblocks,
-	    fetcher.bytes / 1e6);
+	    og_fetch_bytes(fetcher) / 1e6);
 	shown = 1;
 }
 
@@ -111,18 +110,21 @@ static void start_api(struct sensor *s);
 static void
 get(struct sensor *s, struct block *b, const char *path, const char *accept)
 {
-	struct job *j = og_calloc(1, sizeof *j);
+	struct job *j = og_malloc(sizeof *j);
+	struct og_req r = { 0 };
 	size_t n = strlen(base) + strlen(path) + 1;
 
 	j->s = s;
 	j->b = b;
-	j->req.url = og_malloc(n);
-	snprintf(j->req.url, n, "%s%s", base, path);
-	j->req.token = s->token;
-	j->req.accept = accept;
-	j->req.prio = s - sensors;
-	j->req.done = done;
-	og_fetch_add(&fetcher, &j->req);
+	r.url = og_malloc(n);
+	snprintf(r.url, n, "%s%s", base, path);
+	r.token = s->token;
+	r.accept = accept;
+	r.prio = s - sensors;
+	r.done = done;
+	r.ctx = j;
+	og_fetch_add(fetcher, &r);
+	free(r.url);
 }
 
 static void
@@ -380,7 +382,7 @@ emit_ready(void)
 static void
 done(struct og_req *r)
 {
-	struct job *j = (struct job *)r;
+	struct job *j = r->ctx;
 	struct sensor *s = j->s;
 	const char *err;
 	char why[256];
@@ -406,8 +408,6 @@ done(struct og_req *r)
 		s->listed = 1;
 		sync_list(s, r);
 	}
-	free(r->body);
-	free(r->url);
 	free(j);
 	emit_ready();
 	feed();
@@ -792,14 +792,14 @@ main(int argc, char *argv[])
 		read_tokens(tokfile);
 	read_sensors(start, end, tokfile);
 	free_tokens();
-	og_fetch_init(&fetcher, &o);
+	fetcher = og_fetch_new(&o);
 	window = 2 * o.jobs;
 	for (i = 0; !api && i < nsensors; i++)
 		start_sync(&sensors[i]);
 	feed();
-	og_fetch_run(&fetcher, tick, NULL);
+	og_fetch_run(fetcher, tick, NULL);
 	clear_progress();
-	og_fetch_free(&fetcher);
+	og_fetch_free(fetcher);
 	free(sensors);
 	free(baseurl);
 	og_out_close();
