@@ -649,7 +649,7 @@ int og_json_is(const struct og_json *j, size_t i, const char *text);
  * relative when values are fractional).  og_tmpo_sync_parse reads a sync
  * list, og_tmpo_api_parse a sensor-API answer ([time, value] pairs, "nan"
  * or null for a missing value).  Arrays in og_tmpo_data belong to the
- * caller. */
+ * caller.  og_tmpo_sensor_ok: a Flukso sensor id is 32 hex digits. */
 struct og_tmpo_id {
 	int64_t rid, bid;
 	int lvl;
@@ -669,6 +669,7 @@ const char *og_tmpo_sync_parse(const char *s, size_t len,
     struct og_tmpo_id **ids, size_t *n, char *why, size_t whysize);
 const char *og_tmpo_api_parse(const char *s, size_t len,
     struct og_tmpo_data *d, char *why, size_t whysize);
+int og_tmpo_sensor_ok(const char *s, size_t len);
 
 /* fetch.c: concurrent GETs (libcurl multi, keep-alive, at most jobs at
  * once), each with X-Version: 1.0 and the request's token as X-Token, which
@@ -707,5 +708,52 @@ void og_fetch_run(struct og_fetcher *f, void (*tick)(void *), void *arg);
 uint64_t og_fetch_bytes(const struct og_fetcher *f);
 void og_fetch_free(struct og_fetcher *f);
 const char *og_fetch_where(const char *url);
+
+/* cred.c: secrets from a file only its owner may read or write (a regular
+ * file, mode 0600 or stricter), never from argv: lines NAME SECRET, a tab
+ * or spaces between; empty lines and lines starting with '#' are skipped.
+ * og_cred_read dies on any other file, and on a line check refuses
+ * (naming file, line and check's reason, never the secret).  A token is
+ * 1 to OG_TOKEN_MAX - 17 bytes without space or control byte. */
+struct og_cred {
+	char *name, *secret;
+};
+struct og_creds {
+	const char *path;
+	struct og_cred *c;
+	size_t n;
+};
+void og_cred_read(struct og_creds *cr, const char *path,
+    const char *(*check)(const char *name, const char *secret));
+const char *og_cred_find(const struct og_creds *cr, const char *name);
+void og_cred_free(struct og_creds *cr);
+int og_token_ok(const char *s, size_t len);
+
+/* sync.c: the records of sensors from the Flukso API, printed as they
+ * settle: sensors in order of og_sync_add, each one's records in time
+ * order and within [start, end).  In tmpo mode each sensor's sync list
+ * chooses its blocks (the highest rid, or rid; the highest level covering
+ * a time), each checked by og_tmpo_block, a malformed one replaced by the
+ * listed blocks under it; records from a block that cannot be fetched on
+ * are held back.  In api mode each sensor is one sensor-API answer.
+ * Failures are reported per sensor or block, never with a token;
+ * og_sync_run returns 1 if anything failed, else 0.  og_sync_add returns
+ * -1 for a sensor added before. */
+struct og_sync_opts {
+	struct og_fetch_opts fetch;
+	const char *base;	/* the API's URL, without a trailing '/' */
+	int64_t rid;		/* -1: the highest listed */
+	int api;		/* the sensor API, at res (and unit) */
+	const char *res, *unit;
+	int64_t res_seconds;	/* what the API's times are ahead: it stamps
+				 * an interval's end, records its start */
+	int quiet, verbose, progress;
+};
+struct og_sync;
+struct og_sync *og_sync_new(const struct og_sync_opts *o);
+int og_sync_add(struct og_sync *y, const char *id, const char *token,
+    int64_t start, int64_t end);
+int og_sync_run(struct og_sync *y);
+void og_sync_free(struct og_sync *y);
 
 #endif

@@ -1,6 +1,7 @@
 /* tmpo.c: Flukso tmpo blocks, sync lists and sensor-API answers, checked.
  * Nothing here exits on bad input: each reader returns NULL or what is
  * wrong, so a bad block costs that block only. */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -387,4 +388,17 @@ out:
 		d->v = NULL;
 	}
 	return err;
+}
+
+int
+og_tmpo_sensor_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != 32)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
 }
