@@ -121,55 +121,56 @@ bad:
 	return -1;
 }
 
+static int parse_value(struct parse *ps, int depth);
+
+/* A member name and its ':'. */
 static int
-parse_value(struct parse *ps, int depth)
+parse_name(struct parse *ps)
 {
 	struct og_json *j = ps->j;
-	const char *start;
-	size_t t, k;
-	int close;
+	size_t k;
 
 	skip_space(ps);
-	start = ps->p;
-	if (ps->p == ps->end) {
-		ps->why = "unexpected end";
+	if (ps->p == ps->end || *ps->p != '"') {
+		ps->why = "expected a member name";
 		return -1;
 	}
-	switch (*ps->p) {
-	case '{':
-	case '[':
-		if (depth >= DEPTH_MAX) {
-			ps->why = "nested too deeply";
-			return -1;
-		}
-		close = *ps->p == '{' ? '}' : ']';
-		t = add_token(ps, close == '}' ? OG_JSON_OBJECT : OG_JSON_ARRAY,
-		    start);
+	k = add_token(ps, OG_JSON_STRING, ps->p + 1);
+	if (scan_string(ps) < 0)
+		return -1;
+	j->tok[k].len = ps->p - 1 - (ps->s + j->tok[k].start);
+	j->tok[k].next = j->n;
+	skip_space(ps);
+	if (ps->p == ps->end || *ps->p != ':') {
+		ps->why = "expected ':'";
+		return -1;
+	}
+	ps->p++;
+	return 0;
+}
+
+/* An array or object, from its opening bracket at ps->p. */
+static int
+parse_container(struct parse *ps, int depth)
+{
+	struct og_json *j = ps->j;
+	const char *start = ps->p;
+	int close = *ps->p == '{' ? '}' : ']';
+	size_t t;
+
+	if (depth >= DEPTH_MAX) {
+		ps->why = "nested too deeply";
+		return -1;
+	}
+	t = add_token(ps, close == '}' ? OG_JSON_OBJECT : OG_JSON_ARRAY, start);
+	ps->p++;
+	skip_space(ps);
+	if (ps->p < ps->end && *ps->p == close) {
 		ps->p++;
-		skip_space(ps);
-		if (ps->p < ps->end && *ps->p == close) {
-			ps->p++;
-			break;
-		}
+	} else {
 		for (;;) {
-			if (close == '}') {
-				skip_space(ps);
-				if (ps->p == ps->end || *ps->p != '"') {
-					ps->why = "expected a member name";
-					return -1;
-				}
-				k = add_token(ps, OG_JSON_STRING, ps->p + 1);
-				if (scan_string(ps) < 0)
-					return -1;
-				j->tok[k].len = ps->p - 1 - (ps->s + j->tok[k].start);
-				j->tok[k].next = j->n;
-				skip_space(ps);
-				if (ps->p == ps->end || *ps->p != ':') {
-					ps->why = "expected ':'";
-					return -1;
-				}
-				ps->p++;
-			}
+			if (close == '}' && parse_name(ps) < 0)
+				return -1;
 			if (parse_value(ps, depth + 1) < 0)
 				return -1;
 			j->tok[t].size++;
@@ -186,44 +187,57 @@ parse_value(struct parse *ps, int depth)
 			    "expected ',' or ']'";
 			return -1;
 		}
-		j->tok[t].len = ps->p - start;
-		j->tok[t].next = j->n;
-		return 0;
-	case '"':
-		t = add_token(ps, OG_JSON_STRING, start + 1);
-		if (scan_string(ps) < 0)
-			return -1;
-		j->tok[t].len = ps->p - 1 - (start + 1);
-		j->tok[t].next = j->n;
-		return 0;
-	case 't':
-	case 'f':
-	case 'n':
-		if (ps->end - ps->p >= 4 && memcmp(ps->p, "true", 4) == 0)
-			t = add_token(ps, OG_JSON_TRUE, start), ps->p += 4;
-		else if (ps->end - ps->p >= 5 && memcmp(ps->p, "false", 5) == 0)
-			t = add_token(ps, OG_JSON_FALSE, start), ps->p += 5;
-		else if (ps->end - ps->p >= 4 && memcmp(ps->p, "null", 4) == 0)
-			t = add_token(ps, OG_JSON_NULL, start), ps->p += 4;
-		else
-			goto bad;
-		j->tok[t].len = ps->p - start;
-		j->tok[t].next = j->n;
-		return 0;
-	default:
-		if (scan_number(ps) < 0)
-			goto bad;
-		t = add_token(ps, OG_JSON_NUMBER, start);
-		j->tok[t].len = ps->p - start;
-		j->tok[t].next = j->n;
-		return 0;
 	}
 	j->tok[t].len = ps->p - start;
 	j->tok[t].next = j->n;
 	return 0;
-bad:
-	ps->why = "expected a value";
-	return -1;
+}
+
+/* true, false, null or a number. */
+static int
+parse_scalar(struct parse *ps)
+{
+	const char *start = ps->p;
+	size_t t;
+
+	if (ps->end - ps->p >= 4 && memcmp(ps->p, "true", 4) == 0)
+		t = add_token(ps, OG_JSON_TRUE, start), ps->p += 4;
+	else if (ps->end - ps->p >= 5 && memcmp(ps->p, "false", 5) == 0)
+		t = add_token(ps, OG_JSON_FALSE, start), ps->p += 5;
+	else if (ps->end - ps->p >= 4 && memcmp(ps->p, "null", 4) == 0)
+		t = add_token(ps, OG_JSON_NULL, start), ps->p += 4;
+	else if (scan_number(ps) == 0)
+		t = add_token(ps, OG_JSON_NUMBER, start);
+	else {
+		ps->why = "expected a value";
+		return -1;
+	}
+	ps->j->tok[t].len = ps->p - start;
+	ps->j->tok[t].next = ps->j->n;
+	return 0;
+}
+
+static int
+parse_value(struct parse *ps, int depth)
+{
+	struct og_json *j = ps->j;
+	size_t t;
+
+	skip_space(ps);
+	if (ps->p == ps->end) {
+		ps->why = "unexpected end";
+		return -1;
+	}
+	if (*ps->p == '{' || *ps->p == '[')
+		return parse_container(ps, depth);
+	if (*ps->p != '"')
+		return parse_scalar(ps);
+	t = add_token(ps, OG_JSON_STRING, ps->p + 1);
+	if (scan_string(ps) < 0)
+		return -1;
+	j->tok[t].len = ps->p - 1 - (ps->s + j->tok[t].start);
+	j->tok[t].next = j->n;
+	return 0;
 }
 
 /* At most one token a value or member name: each follows the start, a

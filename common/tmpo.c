@@ -119,103 +119,108 @@ add_ok(int64_t a, int64_t b, int64_t *sum)
 	return !__builtin_add_overflow(a, b, sum);
 }
 
-const char *
-og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
-    struct og_tmpo_data *d, char *why, size_t whysize)
-{
-	struct og_json j = { 0 };
-	size_t h, head, tail, ta, va, n, i, ti, vi;
-	int64_t t0, tn, ih, itail, tsum, isum = 0, dt, dv, end;
-	double vh, vtail, fsum = 0, fdv;
-	int hint, tint, allint;
-	const char *err = NULL;
+/* A block's JSON, its head and tail, and where its arrays are. */
+struct block {
+	struct og_json j;
+	size_t ta, va, n;
+	int64_t t0, tn, ih, itail;
+	double vh, vtail;
+	int allint;		/* head, tail and v all integers */
+};
 
-	d->t = NULL;
-	d->v = NULL;
-	d->n = 0;
-	if ((err = parse_json(&j, json, len, why, whysize)))
-		goto out;
-	if (j.tok[0].type != OG_JSON_OBJECT) {
-		err = fail(why, whysize, "not a JSON object");
-		goto out;
-	}
-	if (!(h = og_json_member(&j, 0, "h")) ||
-	    j.tok[h].type != OG_JSON_OBJECT) {
-		err = fail(why, whysize, "no header \"h\"");
-		goto out;
-	}
-	head = og_json_member(&j, h, "head");
-	tail = og_json_member(&j, h, "tail");
-	if (pair(&j, head, &t0, &vh, &ih, &hint) < 0) {
-		err = fail(why, whysize, "bad or missing head");
-		goto out;
-	}
-	if (pair(&j, tail, &tn, &vtail, &itail, &tint) < 0) {
-		err = fail(why, whysize, "bad or missing tail");
-		goto out;
-	}
-	ta = og_json_member(&j, 0, "t");
-	va = og_json_member(&j, 0, "v");
-	if (!ta || j.tok[ta].type != OG_JSON_ARRAY ||
-	    !va || j.tok[va].type != OG_JSON_ARRAY) {
-		err = fail(why, whysize, "no arrays \"t\" and \"v\"");
-		goto out;
-	}
-	n = j.tok[ta].size;
-	if (n != j.tok[va].size) {
-		err = fail(why, whysize, "v has %zu values, t has %zu",
-		    (size_t)j.tok[va].size, n);
-		goto out;
-	}
-	if (n == 0) {
-		err = fail(why, whysize, "no values");
-		goto out;
-	}
-	allint = hint && tint;
-	for (i = 0, vi = va + 1; allint && i < n; i++, vi++)
-		if (og_json_int64(&j, vi, &dv) < 0)
-			allint = 0;
-	end = bid + ((int64_t)1 << lvl);
-	d->t = og_reallocarray(NULL, n, sizeof *d->t);
-	d->v = og_reallocarray(NULL, n, sizeof *d->v);
-	tsum = t0;
-	isum = ih;
-	fsum = vh;
-	for (i = 0, ti = ta + 1, vi = va + 1; i < n; i++, ti++, vi++) {
-		if (og_json_int64(&j, ti, &dt) < 0) {
-			err = fail(why, whysize, "t[%zu] is not an integer", i);
-			goto out;
-		}
-		if (og_json_double(&j, vi, &fdv) < 0 || !isfinite(fdv)) {
-			err = fail(why, whysize, "v[%zu] is not a number", i);
-			goto out;
-		}
-		if (i == 0 ? dt != 0 : dt <= 0) {
-			err = fail(why, whysize, i == 0 ?
-			    "t[0] is not 0" : "times not increasing at t[%zu]",
-			    i);
-			goto out;
-		}
-		if (i == 0 && fdv != 0) {
-			err = fail(why, whysize, "v[0] is not 0");
-			goto out;
-		}
-		if (!add_ok(tsum, dt, &tsum)) {
-			err = fail(why, whysize, "time overflows at t[%zu]", i);
-			goto out;
-		}
-		if (tsum < bid || tsum >= end) {
-			err = fail(why, whysize, "time %jd at t[%zu] is outside "
+static const char *
+block_parse(struct block *b, const char *json, size_t len, char *why,
+    size_t whysize)
+{
+	struct og_json *j = &b->j;
+	const char *err;
+	size_t h, i, vi;
+	int hint, tint;
+	int64_t dv;
+
+	if ((err = parse_json(j, json, len, why, whysize)))
+		return err;
+	if (j->tok[0].type != OG_JSON_OBJECT)
+		return fail(why, whysize, "not a JSON object");
+	if (!(h = og_json_member(j, 0, "h")) ||
+	    j->tok[h].type != OG_JSON_OBJECT)
+		return fail(why, whysize, "no header \"h\"");
+	if (pair(j, og_json_member(j, h, "head"), &b->t0, &b->vh, &b->ih,
+	    &hint) < 0)
+		return fail(why, whysize, "bad or missing head");
+	if (pair(j, og_json_member(j, h, "tail"), &b->tn, &b->vtail, &b->itail,
+	    &tint) < 0)
+		return fail(why, whysize, "bad or missing tail");
+	b->ta = og_json_member(j, 0, "t");
+	b->va = og_json_member(j, 0, "v");
+	if (!b->ta || j->tok[b->ta].type != OG_JSON_ARRAY ||
+	    !b->va || j->tok[b->va].type != OG_JSON_ARRAY)
+		return fail(why, whysize, "no arrays \"t\" and \"v\"");
+	b->n = j->tok[b->ta].size;
+	if (b->n != j->tok[b->va].size)
+		return fail(why, whysize, "v has %zu values, t has %zu",
+		    (size_t)j->tok[b->va].size, b->n);
+	if (b->n == 0)
+		return fail(why, whysize, "no values");
+	b->allint = hint && tint;
+	for (i = 0, vi = b->va + 1; b->allint && i < b->n; i++, vi++)
+		if (og_json_int64(j, vi, &dv) < 0)
+			b->allint = 0;
+	return NULL;
+}
+
+/* Times must end exactly at tail; integers sum exactly, but fractional
+ * deltas may differ in the last bits from the meter's own sum. */
+static const char *
+block_ends(const struct block *b, int64_t tsum, double vsum, int64_t isum,
+    char *why, size_t whysize)
+{
+	char x[OG_NUMBER_MAX], y[OG_NUMBER_MAX];
+	size_t nx, ny;
+
+	if (tsum != b->tn)
+		return fail(why, whysize, "times end at %jd, tail says %jd",
+		    (intmax_t)tsum, (intmax_t)b->tn);
+	if (b->allint ? isum == b->itail :
+	    fabs(vsum - b->vtail) <= 1e-9 * fmax(1, fabs(b->vtail)))
+		return NULL;
+	nx = og_format_value(x, vsum);
+	ny = og_format_value(y, b->vtail);
+	return fail(why, whysize, "values end at %.*s, tail says %.*s",
+	    (int)nx, x, (int)ny, y);
+}
+
+/* The running sums of t and v into d, each delta checked. */
+static const char *
+block_sums(struct block *b, int64_t bid, int lvl, struct og_tmpo_data *d,
+    char *why, size_t whysize)
+{
+	struct og_json *j = &b->j;
+	int64_t tsum = b->t0, isum = b->ih, dt, dv;
+	int64_t end = bid + ((int64_t)1 << lvl);
+	double fsum = b->vh, fdv;
+	size_t i, ti, vi;
+
+	for (i = 0, ti = b->ta + 1, vi = b->va + 1; i < b->n; i++, ti++, vi++) {
+		if (og_json_int64(j, ti, &dt) < 0)
+			return fail(why, whysize, "t[%zu] is not an integer", i);
+		if (og_json_double(j, vi, &fdv) < 0 || !isfinite(fdv))
+			return fail(why, whysize, "v[%zu] is not a number", i);
+		if (i == 0 ? dt != 0 : dt <= 0)
+			return fail(why, whysize, i == 0 ? "t[0] is not 0" :
+			    "times not increasing at t[%zu]", i);
+		if (i == 0 && fdv != 0)
+			return fail(why, whysize, "v[0] is not 0");
+		if (!add_ok(tsum, dt, &tsum))
+			return fail(why, whysize, "time overflows at t[%zu]", i);
+		if (tsum < bid || tsum >= end)
+			return fail(why, whysize, "time %jd at t[%zu] is outside "
 			    "the block", (intmax_t)tsum, i);
-			goto out;
-		}
-		if (allint) {
-			og_json_int64(&j, vi, &dv);
-			if (!add_ok(isum, dv, &isum)) {
-				err = fail(why, whysize,
+		if (b->allint) {
+			og_json_int64(j, vi, &dv);
+			if (!add_ok(isum, dv, &isum))
+				return fail(why, whysize,
 				    "value overflows at v[%zu]", i);
-				goto out;
-			}
 			d->v[i] = (double)isum;
 		} else {
 			fsum += fdv;
@@ -223,32 +228,33 @@ og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
 		}
 		d->t[i] = tsum;
 	}
-	if (tsum != tn) {
-		err = fail(why, whysize, "times end at %jd, tail says %jd",
-		    (intmax_t)tsum, (intmax_t)tn);
-		goto out;
-	}
-	/* Integers sum exactly; fractional deltas may differ in the last
-	 * bits from the meter's own sum. */
-	if (allint ? isum != itail :
-	    !(fabs(fsum - vtail) <= 1e-9 * fmax(1, fabs(vtail)))) {
-		char a[OG_NUMBER_MAX], b[OG_NUMBER_MAX];
-		size_t na, nb;
+	return block_ends(b, tsum, b->allint ? (double)isum : fsum, isum, why,
+	    whysize);
+}
 
-		na = og_format_value(a, allint ? (double)isum : fsum);
-		nb = og_format_value(b, vtail);
-		err = fail(why, whysize, "values end at %.*s, tail says %.*s",
-		    (int)na, a, (int)nb, b);
-		goto out;
+const char *
+og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
+    struct og_tmpo_data *d, char *why, size_t whysize)
+{
+	struct block b = { 0 };
+	const char *err;
+
+	d->t = NULL;
+	d->v = NULL;
+	d->n = 0;
+	if (!(err = block_parse(&b, json, len, why, whysize))) {
+		d->t = og_reallocarray(NULL, b.n, sizeof *d->t);
+		d->v = og_reallocarray(NULL, b.n, sizeof *d->v);
+		err = block_sums(&b, bid, lvl, d, why, whysize);
 	}
-	d->n = n;
-out:
-	og_json_free(&j);
+	og_json_free(&b.j);
 	if (err) {
 		free(d->t);
 		free(d->v);
 		d->t = NULL;
 		d->v = NULL;
+	} else {
+		d->n = b.n;
 	}
 	return err;
 }
