@@ -615,13 +615,14 @@ void og_pack_read_chunk(struct og_store *s, int fd, const char *name,
     int *scale, size_t *n);
 
 /* json.c: a strict JSON reader (RFC 8259) into a flat token array, the
- * root at index 0.  An array's or object's size counts its elements or
+ * root at index 0: jsmn tokenizes, a pass over its tokens refuses what
+ * jsmn lets through.  An array's or object's size counts its elements or
  * members; an object's member is a STRING token (the name) followed by the
  * value's tokens; next is the index after a token's whole subtree.  String
  * tokens span the text between the quotes, escapes left as they are.
  * og_json_parse returns NULL or what is wrong, at byte *errpos; it never
- * exits on bad input (texts of 4 GB or more are refused).  og_json_member
- * gives a member's value token or 0. */
+ * exits on bad input (texts of 2 GB or more, or nested deeper than 64, are
+ * refused).  og_json_member gives a member's value token or 0. */
 enum og_json_type { OG_JSON_NULL, OG_JSON_FALSE, OG_JSON_TRUE,
 	OG_JSON_NUMBER, OG_JSON_STRING, OG_JSON_ARRAY, OG_JSON_OBJECT };
 struct og_json_tok {	/* small: a tmpo block has two a record */

@@ -13,6 +13,7 @@ C1=c0ffee00000000000000000000000001	# crafted: one rule broken per block
 C2=c0ffee00000000000000000000000002	# crafted: a valid level 12 over level 8s
 C3=c0ffee00000000000000000000000003	# crafted: a malformed level 12 over level 8s
 C4=c0ffee00000000000000000000000004	# crafted: recycle ids 0 and 1
+C6=c0ffee00000000000000000000000006	# crafted: JSON jsmn alone would take
 CTOKEN=cr4f7edt0ken
 TMPO=$BATS_TEST_DIRNAME/data/flukso-tmpo
 
@@ -70,11 +71,20 @@ put(C3, 8, 1007616, blk([1007620, 110], [0, 9], [0, 2], [1007629, 112]))
 C4 = "c0ffee00000000000000000000000004"
 put(C4, 8, 1000192, blk([1000200, 500], [0, 10], [0, 1], [1000210, 501]))
 put(C4, 8, 1000448, blk([1000450, 0], [0, 10], [0, 1], [1000460, 1]), rid=1)
+# malformed JSON that jsmn (even with JSMN_STRICT) tokenizes without a word
+C6 = "c0ffee00000000000000000000000006"
+H = b'{"h":{"head":[1000200,50],"tail":[1000210,51]},'
+for k, rest in enumerate([b'"t":[0,,10],"v":[0,1]}', b'"t":[0 10],"v":[0,1]}',
+        b'"t":[0,10],"v":[0,-]}', b'"t":[0,10],"v":[0,1],"x":tru}',
+        b'"t":[0,10],"v":[0,01]}', b'"t":[0,10],"v":[0,1],}',
+        b'"t" [0,10],"v":[0,1]}', b'[' * 100000 + b']' * 100000]):
+    put(C6, 8, 1000192 + 256 * k, None, raw=gzip.compress(
+        (H + rest) if k < 7 else rest, mtime=0))
 PY
 	{
 		cat "$BATS_TEST_DIRNAME/data/pull/tokens" "$w/year/tokens" \
 		    "$w/keep/tokens"
-		for i in 1 2 3 4; do echo "c0ffee0000000000000000000000000$i cr4f7edt0ken"; done
+		for i in 1 2 3 4 6; do echo "c0ffee0000000000000000000000000$i cr4f7edt0ken"; done
 	} >"$w/tokens"
 	# the level 12 block 1004 ... of the kept set, broken as old firmware did
 	python3 - "$w/keep" <<'PY'
@@ -198,6 +208,26 @@ og-pull: $C1 rid 0 lvl 8 bid 1002240: no header "h"
 og-pull: $C1 rid 0 lvl 8 bid 1002496: t[1] is not an integer
 og-pull: $C1 rid 0 lvl 8 bid 1002752: bad JSON at byte 17: expected ',' or '}'
 og-pull: $C1 rid 0 lvl 8 bid 1003008: gzip data truncated
+EOF
+}
+
+@test "JSON that jsmn takes but RFC 8259 does not is bad JSON, named where it goes wrong" {
+	printf '%s\t%s\n' $C6 $CTOKEN >in
+	run --separate-stderr og-pull -j 1 <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	# the bytes are those Python's json names, but for v[1] = 01, which it
+	# reads as 0 followed by a stray 1
+	diff <(printf '%s\n' "$stderr") - <<EOF
+og-pull: $C6 rid 0 lvl 8 bid 1000192: bad JSON at byte 54: expected a value
+og-pull: $C6 rid 0 lvl 8 bid 1000448: bad JSON at byte 54: expected ',' or ']'
+og-pull: $C6 rid 0 lvl 8 bid 1000704: bad JSON at byte 65: expected a value
+og-pull: $C6 rid 0 lvl 8 bid 1000960: bad JSON at byte 72: expected a value
+og-pull: $C6 rid 0 lvl 8 bid 1001216: bad JSON at byte 65: expected a value
+og-pull: $C6 rid 0 lvl 8 bid 1001472: bad JSON at byte 68: expected a member name
+og-pull: $C6 rid 0 lvl 8 bid 1001728: bad JSON at byte 51: expected ':'
+og-pull: $C6 rid 0 lvl 8 bid 1001984: bad JSON at byte 64: nested too deeply
 EOF
 }
 
