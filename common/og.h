@@ -647,10 +647,15 @@ int og_json_is(const struct og_json *j, size_t i, const char *text);
  * gzip-compressed tmpo block covering [bid, bid + 2^lvl): it is valid when
  * len(t) == len(v), t[0] == v[0] == 0, times strictly increase inside the
  * block and the running sums from head end exactly at tail (within 1e-9
- * relative when values are fractional).  og_tmpo_sync_parse reads a sync
- * list, og_tmpo_api_parse a sensor-API answer ([time, value] pairs, "nan"
- * or null for a missing value).  Arrays in og_tmpo_data belong to the
- * caller.  og_tmpo_sensor_ok: a Flukso sensor id is 32 hex digits. */
+ * relative when values are fractional).  With salvage, a block that old
+ * Flukso firmware compacted wrongly is taken too: v has one entry more
+ * than t at each boundary between records in different level 8 children
+ * (256 s slots from bid), the two entries there agree, and without one of
+ * each pair the rules hold; salvaged counts the entries dropped.
+ * og_tmpo_sync_parse reads a sync list, og_tmpo_api_parse a sensor-API
+ * answer ([time, value] pairs, "nan" or null for a missing value).  Arrays
+ * in og_tmpo_data belong to the caller.  og_tmpo_sensor_ok: a Flukso
+ * sensor id is 32 hex digits. */
 struct og_tmpo_id {
 	int64_t rid, bid;
 	int lvl;
@@ -658,14 +663,14 @@ struct og_tmpo_id {
 struct og_tmpo_data {
 	int64_t *t;
 	double *v;
-	size_t n;
+	size_t n, salvaged;
 };
 const char *og_gunzip(const unsigned char *in, size_t len, char **out,
     size_t *outlen, char *why, size_t whysize);
 const char *og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
-    struct og_tmpo_data *d, char *why, size_t whysize);
+    int salvage, struct og_tmpo_data *d, char *why, size_t whysize);
 const char *og_tmpo_block(const unsigned char *body, size_t len, int64_t bid,
-    int lvl, struct og_tmpo_data *d, char *why, size_t whysize);
+    int lvl, int salvage, struct og_tmpo_data *d, char *why, size_t whysize);
 const char *og_tmpo_sync_parse(const char *s, size_t len,
     struct og_tmpo_id **ids, size_t *n, char *why, size_t whysize);
 const char *og_tmpo_api_parse(const char *s, size_t len,
@@ -734,12 +739,13 @@ int og_token_ok(const char *s, size_t len);
  * settle: sensors in order of og_sync_add, each one's records in time
  * order and within [start, end).  In tmpo mode each sensor's sync list
  * chooses its blocks (the highest rid, or rid; the highest level covering
- * a time), each checked by og_tmpo_block, a malformed one replaced by the
- * listed blocks under it; records from a block that cannot be fetched on
- * are held back.  In api mode each sensor is one sensor-API answer.
- * Failures are reported per sensor or block, never with a token;
- * og_sync_run returns 1 if anything failed, else 0.  og_sync_add returns
- * -1 for a sensor added before. */
+ * a time), each checked by og_tmpo_block (salvaged unless strict, and
+ * then named unless quiet), a malformed one replaced by the listed blocks
+ * under it; records from a block that cannot be fetched on are held back.
+ * In api mode each sensor is one sensor-API answer.  Failures are
+ * reported per sensor or block, never with a token; og_sync_run returns 1
+ * if anything failed, else 0.  og_sync_add returns -1 for a sensor added
+ * before. */
 struct og_sync_opts {
 	struct og_fetch_opts fetch;
 	const char *base;	/* the API's URL, without a trailing '/' */
@@ -748,6 +754,7 @@ struct og_sync_opts {
 	const char *res, *unit;
 	int64_t res_seconds;	/* what the API's times are ahead: it stamps
 				 * an interval's end, records its start */
+	int strict;		/* no salvage of tmpo blocks */
 	int quiet, verbose, progress;
 };
 struct og_sync;

@@ -297,7 +297,8 @@ advance(struct og_sync *y, struct sensor *s)
 		if (b->state == QUEUED)
 			return 0;
 		if (b->state == FETCHED && (err = og_tmpo_block((unsigned char *)
-		    b->body, b->len, b->id.bid, b->id.lvl, &d, why, sizeof why))) {
+		    b->body, b->len, b->id.bid, b->id.lvl, !y->o.strict, &d, why,
+		    sizeof why))) {
 			report(y, "%s rid %jd lvl %d bid %jd: %s", s->id,
 			    (intmax_t)b->id.rid, b->id.lvl, (intmax_t)b->id.bid,
 			    err);
@@ -305,6 +306,12 @@ advance(struct og_sync *y, struct sensor *s)
 			s->failed = 1;
 			replace(y, s, s->next);
 		} else if (b->state == FETCHED) {
+			if (d.salvaged && !y->o.quiet)
+				report(y, "%s rid %jd lvl %d bid %jd: salvaged: "
+				    "%zu extra v entr%s at child boundaries", s->id,
+				    (intmax_t)b->id.rid, b->id.lvl,
+				    (intmax_t)b->id.bid, d.salvaged,
+				    d.salvaged == 1 ? "y" : "ies");
 			emit_data(s, &d);
 			free(d.t);
 			free(d.v);

@@ -10,7 +10,7 @@
 #include "og.h"
 
 static const char usage_text[] =
-    "usage: og-pull [-kqv] [-m tmpo|api] [-u BASEURL] [-s START] [-e END] [-r RES]\n"
+    "usage: og-pull [-kqSv] [-m tmpo|api] [-u BASEURL] [-s START] [-e END] [-r RES]\n"
     "               [-U UNIT] [-j N] [-R RID] [-t SECONDS] [-K TOKENFILE]\n"
     "Read SENSOR TAB TOKEN [TAB SINCE] lines on stdin; print their records.\n"
     "  -K FILE   tokens from FILE (SENSOR TOKEN lines, mode 0600); stdin\n"
@@ -22,6 +22,7 @@ static const char usage_text[] =
     "  -U UNIT   api unit: watt kwhperyear lpermin lperday m3peryear\n"
     "  -j N      concurrent connections (default 8)\n"
     "  -R RID    tmpo recycle id (default: the highest)\n"
+    "  -S        strict: no salvage of blocks old firmware compacted wrongly\n"
     "  -t SEC    give up a try after SEC seconds (default 60)\n"
     "  -k        do not verify https certificates\n"
     "  -q        quiet    -v  verbose\n"
@@ -220,7 +221,7 @@ options(int argc, char *argv[], struct og_sync_opts *o)
 	int64_t n;
 	int c;
 
-	while ((c = getopt(argc, argv, "e:hj:K:km:qR:r:s:t:U:u:Vv")) != -1) {
+	while ((c = getopt(argc, argv, "e:hj:K:km:qR:r:Ss:t:U:u:Vv")) != -1) {
 		switch (c) {
 		case 'h':
 			og_usage(usage_text, 0);
@@ -256,6 +257,9 @@ options(int argc, char *argv[], struct og_sync_opts *o)
 			break;
 		case 'r':
 			o->res = optarg;
+			break;
+		case 'S':
+			o->strict = 1;
 			break;
 		case 's':
 			start = time_arg(optarg);

@@ -42,12 +42,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why[256];
 	size_t n = 0, errpos;
 
-	if (!og_tmpo_block(data, size, 1404224768, 8, &d, why, sizeof why)) {
+	/* bid 0, level 40: any time of a real block is inside, and its
+	 * children are those of its own bid, so salvage is tried */
+	if (!og_tmpo_block(data, size, 0, 40, 1, &d, why, sizeof why)) {
 		free(d.t);
 		free(d.v);
 	}
 	d = (struct og_tmpo_data){ 0 };
-	if (!og_tmpo_decode((const char *)data, size, 1404224768, 8, &d, why,
+	if (!og_tmpo_decode((const char *)data, size, 1404224768, 8, 1, &d, why,
 	    sizeof why)) {
 		free(d.t);
 		free(d.v);
