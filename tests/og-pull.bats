@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154  # status, output and stderr are set by bats' run
 # og-pull against the local Flukso stand-in (tests/flukso_server.py): the
 # real tmpo blocks, crafted ones, a year of built ones, the sensor API, and
 # every network fault the stand-in can inject.
@@ -120,7 +121,8 @@ PY
 		sleep 0.1
 	done
 	[ -s "$w/port" ] || { cat "$w/server.err"; return 1; }
-	export OG_API_URL=http://127.0.0.1:$(cat "$w/port")
+	OG_API_URL=http://127.0.0.1:$(cat "$w/port")
+	export OG_API_URL
 	export OG_PULL_BACKOFF=0.05
 }
 
@@ -273,9 +275,9 @@ b = json.load(sys.stdin)
 t = b["h"]["head"][0]
 for d in b["t"]:
     t += d
-    print(t)' >times
-	diff times <(cut -f 2 out)
-	[ "$(head -1 times)" -eq 1404174337 ] && [ "$(tail -1 times)" -eq 1404178405 ]
+    print(t)' >times.txt
+	diff times.txt <(cut -f 2 out)
+	[ "$(head -1 times.txt)" -eq 1404174337 ] && [ "$(tail -1 times.txt)" -eq 1404178405 ]
 	cut -f 1 out | uniq | grep -qx $FED
 }
 
@@ -578,6 +580,7 @@ except urllib.error.HTTPError as e:
 }
 
 # The fault tests pull fed's level 8 blocks, which are all valid.
+# shellcheck disable=SC2120  # bats' run passes it options
 pull_fed() {
 	printf '%s\t%s\n' $FED $FED_TOKEN | og-pull -s 1404223488 "$@"
 }
