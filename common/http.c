@@ -11,12 +11,6 @@
 #define CONNECT_TIMEOUT 15L
 #define MAX_REDIRECTS 5L
 
-struct body {
-	char *p;
-	size_t len, cap, max;
-	int too_big;
-};
-
 int
 og_http_is_url(const char *s)
 {
@@ -45,10 +39,10 @@ og_http_safe_url(const char *url, char *buf, size_t size)
 	return buf;
 }
 
-static size_t
-take(char *data, size_t size, size_t n, void *arg)
+size_t
+og_body_write(char *data, size_t size, size_t n, void *body)
 {
-	struct body *b = arg;
+	struct og_body *b = body;
 
 	n *= size;
 	if (n > b->max - b->len) {
@@ -58,11 +52,11 @@ take(char *data, size_t size, size_t n, void *arg)
 	if (b->len + n + 1 > b->cap) {
 		while (b->len + n + 1 > b->cap)
 			b->cap = b->cap ? 2 * b->cap : 1 << 14;
-		b->p = og_realloc(b->p, b->cap);
+		b->data = og_realloc(b->data, b->cap);
 	}
-	memcpy(b->p + b->len, data, n);
+	memcpy(b->data + b->len, data, n);
 	b->len += n;
-	b->p[b->len] = '\0';
+	b->data[b->len] = '\0';
 	return n;
 }
 
@@ -70,7 +64,7 @@ const char *
 og_http_get(const char *url, long timeout, size_t max, char **body,
     size_t *len, char *why, size_t whysize)
 {
-	struct body b = { NULL, 0, 0, max, 0 };
+	struct og_body b = { NULL, 0, 0, max, 0 };
 	char err[CURL_ERROR_SIZE] = "", agent[64];
 	CURLcode rc;
 	CURL *h;
@@ -104,7 +98,7 @@ og_http_get(const char *url, long timeout, size_t max, char **body,
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(h, CURLOPT_USERAGENT, agent);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, og_body_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -117,10 +111,10 @@ og_http_get(const char *url, long timeout, size_t max, char **body,
 	else if (status >= 400)
 		snprintf(why, whysize, "HTTP %ld", status);
 	else {
-		*body = b.p ? b.p : og_calloc(1, 1);
+		*body = b.data ? b.data : og_calloc(1, 1);
 		*len = b.len;
 		return NULL;
 	}
-	free(b.p);
+	free(b.data);
 	return why;
 }

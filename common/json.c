@@ -1,40 +1,106 @@
-/* json.c: a strict JSON reader (RFC 8259) into a flat array of tokens. */
+/* json.c: JSON (RFC 8259) tokenized by jsmn, then checked strictly.
+ * jsmn finds the tokens and their nesting, but takes "[1,,2]", "[1 2]",
+ * "[-]" and "{"a":tru}" for JSON; one pass over its tokens refuses them,
+ * checking what lies between tokens (white space and exactly one ',' or
+ * ':') and each primitive (a JSON number, true, false or null), and turns
+ * jsmn's tokens into og_json's in place. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "og.h"
 
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
+
 #define DEPTH_MAX 64
 
-struct parse {
-	struct og_json *j;
-	const char *s, *p, *end;
-	const char *why;
+_Static_assert(sizeof(jsmntok_t) == sizeof(struct og_json_tok),
+    "jsmn's tokens become og_json's in place");
+
+struct walk {
+	const char *s;
+	void *tok;	/* jsmntok_t before walking, og_json_tok after */
+	size_t i, n;	/* the next token to walk, of n */
+	size_t pos;	/* where the text not yet walked starts */
+	size_t cut;	/* where jsmn failed: the walk stops there */
+	size_t len;
+	const char *why;	/* NULL when it stopped there */
 };
 
-static size_t
-add_token(struct parse *ps, int type, const char *start)
+/* Token i as jsmn left it: read by copy, for the memory becomes an
+ * og_json_tok once walked. */
+static jsmntok_t
+jsmn_tok(const struct walk *w, size_t i)
 {
-	struct og_json *j = ps->j;
+	jsmntok_t t;
 
-	if (j->n == j->cap) {
-		j->cap = j->cap ? 2 * j->cap : 256;
-		j->tok = og_reallocarray(j->tok, j->cap, sizeof *j->tok);
-	}
-	j->tok[j->n].type = type;
-	j->tok[j->n].start = start - ps->s;
-	j->tok[j->n].len = 0;
-	j->tok[j->n].size = 0;
-	j->tok[j->n].next = 0;
-	return j->n++;
+	memcpy(&t, (jsmntok_t *)w->tok + i, sizeof t);
+	return t;
 }
 
+/* Token i as og_json has it, once jsmn's is read. */
 static void
-skip_space(struct parse *ps)
+put_tok(struct walk *w, size_t i, int type, const jsmntok_t *t)
 {
-	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' ||
-	    *ps->p == '\n' || *ps->p == '\r'))
-		ps->p++;
+	struct og_json_tok *o = (struct og_json_tok *)w->tok + i;
+
+	o->start = t->start;
+	o->len = t->end - t->start;
+	o->size = type >= OG_JSON_ARRAY ? t->size : 0;
+	o->next = w->i;
+	o->type = type;
+}
+
+/* Where a token's text starts: a string's at its quote. */
+static size_t
+text_start(const jsmntok_t *t)
+{
+	return t->start - (t->type == JSMN_STRING);
+}
+
+static int
+fail_at(struct walk *w, size_t pos, const char *why)
+{
+	w->pos = pos;
+	w->why = why;
+	return -1;
+}
+
+/* The text from w->pos to before 'to' is white space and at most one sep
+ * (none if sep is 0).  A missing sep (unless last) or another separator
+ * before it is miss; one more after it, or sep at the end of the last
+ * gap, is want.  What lies beyond the cut is jsmn's to tell, but a
+ * token there (a bad string or primitive, or a bracket too deep) must
+ * have its separator. */
+static int
+gap(struct walk *w, size_t to, int sep, int last, const char *miss,
+    const char *want)
+{
+	size_t p, end = to < w->cut ? to : w->cut;
+	int seen = 0;
+
+	for (p = w->pos; p < end; p++) {
+		if (w->s[p] == ' ' || w->s[p] == '\t' || w->s[p] == '\n' ||
+		    w->s[p] == '\r')
+			continue;
+		if (sep && w->s[p] == sep && !seen) {
+			seen = 1;
+			continue;
+		}
+		return fail_at(w, p, sep && !seen ? miss : want);
+	}
+	if (end < to) {
+		if (w->cut < w->len && !strchr("]}", w->s[w->cut]) &&
+		    (sep ? !seen : !last))
+			return fail_at(w, w->cut, sep ? miss : want);
+		return fail_at(w, w->cut, NULL);
+	}
+	if (sep && seen == last)
+		return fail_at(w, to, last ? want : miss);
+	w->pos = to;
+	return 0;
 }
 
 static int
@@ -43,226 +109,272 @@ is_digit(const char *p, const char *end)
 	return p < end && *p >= '0' && *p <= '9';
 }
 
-static int
-scan_number(struct parse *ps)
+static const char *
+digits(const char *p, const char *end)
 {
-	const char *p = ps->p, *end = ps->end;
+	while (is_digit(p, end))
+		p++;
+	return p;
+}
 
+/* A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int
+is_number(const char *p, const char *end)
+{
 	if (p < end && *p == '-')
 		p++;
 	if (!is_digit(p, end))
-		return -1;
-	if (*p == '0')
-		p++;
-	else
-		while (is_digit(p, end))
-			p++;
+		return 0;
+	p = *p == '0' ? p + 1 : digits(p, end);
 	if (p < end && *p == '.') {
 		if (!is_digit(++p, end))
-			return -1;
-		while (is_digit(p, end))
-			p++;
+			return 0;
+		p = digits(p, end);
 	}
 	if (p < end && (*p == 'e' || *p == 'E')) {
-		p++;
-		if (p < end && (*p == '+' || *p == '-'))
+		if (++p < end && (*p == '+' || *p == '-'))
 			p++;
 		if (!is_digit(p, end))
-			return -1;
-		while (is_digit(p, end))
-			p++;
-	}
-	ps->p = p;
-	return 0;
-}
-
-static int
-hex(int c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F');
-}
-
-/* A string's token spans its contents, without the quotes. */
-static int
-scan_string(struct parse *ps)
-{
-	const char *p = ps->p + 1;
-	int i;
-
-	for (; p < ps->end; p++) {
-		if (*p == '"') {
-			ps->p = p + 1;
 			return 0;
-		}
-		if ((unsigned char)*p < 0x20) {
-			ps->p = p;
-			ps->why = "control character in string";
-			return -1;
-		}
-		if (*p == '\\') {
-			if (++p == ps->end)
-				break;
-			if (*p == 'u') {
-				for (i = 0; i < 4; i++)
-					if (++p == ps->end || !hex(*p))
-						goto bad;
-			} else if (!strchr("\"\\/bfnrt", *p)) {
-				goto bad;
-			}
-		}
+		p = digits(p, end);
 	}
-	ps->p = p;
-	ps->why = "unterminated string";
-	return -1;
-bad:
-	ps->p = p;
-	ps->why = "bad escape in string";
-	return -1;
+	return p == end;
 }
 
 static int
-parse_value(struct parse *ps, int depth)
+primitive(const char *p, size_t len)
 {
-	struct og_json *j = ps->j;
-	const char *start;
-	size_t t, k;
-	int close;
-
-	skip_space(ps);
-	start = ps->p;
-	if (ps->p == ps->end) {
-		ps->why = "unexpected end";
-		return -1;
-	}
-	switch (*ps->p) {
-	case '{':
-	case '[':
-		if (depth >= DEPTH_MAX) {
-			ps->why = "nested too deeply";
-			return -1;
-		}
-		close = *ps->p == '{' ? '}' : ']';
-		t = add_token(ps, close == '}' ? OG_JSON_OBJECT : OG_JSON_ARRAY,
-		    start);
-		ps->p++;
-		skip_space(ps);
-		if (ps->p < ps->end && *ps->p == close) {
-			ps->p++;
-			break;
-		}
-		for (;;) {
-			if (close == '}') {
-				skip_space(ps);
-				if (ps->p == ps->end || *ps->p != '"') {
-					ps->why = "expected a member name";
-					return -1;
-				}
-				k = add_token(ps, OG_JSON_STRING, ps->p + 1);
-				if (scan_string(ps) < 0)
-					return -1;
-				j->tok[k].len = ps->p - 1 - (ps->s + j->tok[k].start);
-				j->tok[k].next = j->n;
-				skip_space(ps);
-				if (ps->p == ps->end || *ps->p != ':') {
-					ps->why = "expected ':'";
-					return -1;
-				}
-				ps->p++;
-			}
-			if (parse_value(ps, depth + 1) < 0)
-				return -1;
-			j->tok[t].size++;
-			skip_space(ps);
-			if (ps->p < ps->end && *ps->p == ',') {
-				ps->p++;
-				continue;
-			}
-			if (ps->p < ps->end && *ps->p == close) {
-				ps->p++;
-				break;
-			}
-			ps->why = close == '}' ? "expected ',' or '}'" :
-			    "expected ',' or ']'";
-			return -1;
-		}
-		j->tok[t].len = ps->p - start;
-		j->tok[t].next = j->n;
-		return 0;
-	case '"':
-		t = add_token(ps, OG_JSON_STRING, start + 1);
-		if (scan_string(ps) < 0)
-			return -1;
-		j->tok[t].len = ps->p - 1 - (start + 1);
-		j->tok[t].next = j->n;
-		return 0;
+	switch (*p) {
 	case 't':
+		return len == 4 && memcmp(p, "true", 4) == 0 ? OG_JSON_TRUE : -1;
 	case 'f':
+		return len == 5 && memcmp(p, "false", 5) == 0 ? OG_JSON_FALSE : -1;
 	case 'n':
-		if (ps->end - ps->p >= 4 && memcmp(ps->p, "true", 4) == 0)
-			t = add_token(ps, OG_JSON_TRUE, start), ps->p += 4;
-		else if (ps->end - ps->p >= 5 && memcmp(ps->p, "false", 5) == 0)
-			t = add_token(ps, OG_JSON_FALSE, start), ps->p += 5;
-		else if (ps->end - ps->p >= 4 && memcmp(ps->p, "null", 4) == 0)
-			t = add_token(ps, OG_JSON_NULL, start), ps->p += 4;
-		else
-			goto bad;
-		j->tok[t].len = ps->p - start;
-		j->tok[t].next = j->n;
-		return 0;
-	default:
-		if (scan_number(ps) < 0)
-			goto bad;
-		t = add_token(ps, OG_JSON_NUMBER, start);
-		j->tok[t].len = ps->p - start;
-		j->tok[t].next = j->n;
-		return 0;
+		return len == 4 && memcmp(p, "null", 4) == 0 ? OG_JSON_NULL : -1;
 	}
-	j->tok[t].len = ps->p - start;
-	j->tok[t].next = j->n;
-	return 0;
-bad:
-	ps->why = "expected a value";
-	return -1;
+	return is_number(p, p + len) ? OG_JSON_NUMBER : -1;
 }
 
-/* At most one token a value or member name: each follows the start, a
- * ',', a ':' or an opening bracket.  Allocated once, the array is not
- * doubled (and copied) while it holds most of a tmpo block's memory. */
-static size_t
-tokens_needed(const char *s, size_t len)
+/* Token w->i, which jsmn hung under a value that can have none (after a
+ * stray ':'): the first thing after the value is miss. */
+static int
+stray(struct walk *w, const char *miss)
 {
-	size_t i, n = 1;
+	jsmntok_t t = jsmn_tok(w, w->i);
 
-	for (i = 0; i < len; i++)
-		n += s[i] == ',' || s[i] == ':' || s[i] == '[' || s[i] == '{';
-	return n;
+	if (gap(w, text_start(&t), 0, 0, miss, miss) < 0)
+		return -1;
+	return fail_at(w, w->pos, miss);
 }
 
+static int walk_value(struct walk *w, const char *miss);
+
+/* An object's member: a name, ':' and one value; close is where the
+ * object's '}' is. */
+static int
+walk_member(struct walk *w, size_t close)
+{
+	jsmntok_t name = jsmn_tok(w, w->i), next;
+	size_t to;
+
+	if (name.type != JSMN_STRING)
+		return fail_at(w, text_start(&name), "expected a member name");
+	w->i++;
+	put_tok(w, w->i - 1, OG_JSON_STRING, &name);
+	w->pos = name.end + 1;
+	to = close;
+	if (w->i < w->n && (next = jsmn_tok(w, w->i)).start < (int)close)
+		to = text_start(&next);
+	if (gap(w, to, ':', 0, "expected ':'", "expected a value") < 0)
+		return -1;
+	if (name.size == 0 || to == close)
+		return fail_at(w, to, "expected a value");
+	if (walk_value(w, "expected ',' or '}'") < 0)
+		return -1;
+	if (name.size > 1 && (next = jsmn_tok(w, w->i)).start < (int)close)
+		return stray(w, "expected ',' or '}'");
+	return 0;	/* past close, a later gap meets it */
+}
+
+/* Token w->i and its subtree; miss is what its container says of text
+ * after it that is not a separator. */
+static int
+walk_value(struct walk *w, const char *miss)
+{
+	size_t i = w->i++, k, end;
+	jsmntok_t t = jsmn_tok(w, i), c;
+	int obj = t.type == JSMN_OBJECT, type = OG_JSON_STRING;
+	const char *inner = obj ? "expected ',' or '}'" : "expected ',' or ']'";
+	const char *want = obj ? "expected a member name" : "expected a value";
+
+	switch (t.type) {
+	case JSMN_OBJECT:
+	case JSMN_ARRAY:
+		w->pos = t.start + 1;
+		end = t.end < 0 ? w->cut + 2 : (size_t)t.end;	/* not closed */
+		for (k = 0; k < (size_t)t.size; k++) {
+			c = jsmn_tok(w, w->i);
+			if (gap(w, text_start(&c), k ? ',' : 0, 0, inner,
+			    want) < 0 || (obj ? walk_member(w, end - 1) :
+			    walk_value(w, inner)) < 0)
+				return -1;
+		}
+		if (gap(w, end - 1, t.size ? ',' : 0, 1, inner, want) < 0)
+			return -1;
+		type = obj ? OG_JSON_OBJECT : OG_JSON_ARRAY;
+		break;
+	case JSMN_PRIMITIVE:
+		if ((type = primitive(w->s + t.start, t.end - t.start)) < 0)
+			return fail_at(w, t.start, "expected a value");
+		break;
+	default:
+		break;
+	}
+	w->pos = t.end + (t.type == JSMN_STRING);
+	put_tok(w, i, type, &t);
+	if (t.size > 0 && type < OG_JSON_ARRAY)	/* a ':' after it */
+		return stray(w, miss);
+	return 0;
+}
+
+/* The one value of the text, with nothing but white space around it. */
+static int
+walk_root(struct walk *w, size_t len)
+{
+	jsmntok_t root;
+
+	if (w->n == 0)
+		return gap(w, len, 0, 1, NULL, "expected a value") < 0 ? -1 :
+		    fail_at(w, len, "unexpected end");
+	root = jsmn_tok(w, 0);
+	if (gap(w, text_start(&root), 0, 0, NULL, "expected a value") < 0 ||
+	    walk_value(w, "text after the value") < 0)
+		return -1;
+	return gap(w, len, 0, 0, NULL, "text after the value");
+}
+
+/* jsmn's primitives end there (and at the end of the text or a NUL). */
+static int
+ends_primitive(char c)
+{
+	switch (c) {
+	case ' ': case '\t': case '\n': case '\r': case ',': case ':':
+	case ']': case '}': case '\0':
+		return 1;
+	}
+	return 0;
+}
+
+/* Before jsmn, as jsmn will read the text: the tokens it will make (one a
+ * bracket, string or primitive), the nesting (jsmn closes a bracket in
+ * time proportional to the depth) and control characters in strings,
+ * which jsmn lets pass.  *end is where the text goes wrong, or len. */
+static const char *
+prescan(const char *s, size_t len, size_t *ntok, size_t *end)
+{
+	size_t i, n = 0;
+	int depth = 0;
+
+	for (i = 0; i < len; i++) {
+		switch (s[i]) {
+		case ' ': case '\t': case '\n': case '\r': case ',': case ':':
+			break;
+		case '[': case '{':
+			n++;
+			if (++depth > DEPTH_MAX) {
+				*ntok = n;
+				*end = i;
+				return "nested too deeply";
+			}
+			break;
+		case ']': case '}':
+			depth -= depth > 0;
+			break;
+		case '"':
+			n++;
+			while (++i < len && s[i] != '"') {
+				if ((unsigned char)s[i] < 0x20) {
+					*ntok = n;
+					*end = i;
+					return "control character in string";
+				}
+				i += s[i] == '\\';
+			}
+			break;
+		default:	/* a primitive, up to a delimiter */
+			n++;
+			while (i + 1 < len && !ends_primitive(s[i + 1]))
+				i++;
+		}
+	}
+	*ntok = n;
+	*end = len;
+	return NULL;
+}
+
+static const char *
+jsmn_why(int r, const char *s, size_t len, size_t *pos)
+{
+	if (r == JSMN_ERROR_PART && *pos < len && s[*pos] == '"') {
+		*pos = len;
+		return "unterminated string";
+	}
+	if (*pos >= len)
+		return "unexpected end";
+	switch (s[*pos]) {
+	case '"':
+		return "bad escape in string";
+	case '\0':
+		return "NUL byte";
+	case ']':
+		return "unexpected ']'";
+	case '}':
+		return "unexpected '}'";
+	}
+	return r == JSMN_ERROR_NOMEM ? "too many tokens" : "expected a value";
+}
+
+/* jsmn reads the text up to where the prescan found it wrong; then the
+ * walk, up to where either stopped, may find an earlier error. */
 const char *
 og_json_parse(struct og_json *j, const char *s, size_t len, size_t *errpos)
 {
-	struct parse ps = { j, s, s, s + len, NULL };
-	size_t need;
+	struct walk w = { s, NULL, 0, 0, 0, SIZE_MAX, len, NULL };
+	jsmn_parser p;
+	const char *why;
+	size_t need, end;
+	int r;
 
 	j->n = 0;
 	j->s = s;
 	*errpos = 0;
-	if (len >= UINT32_MAX)
-		return "text of 4 GB or more";
-	if ((need = tokens_needed(s, len)) > j->cap) {
+	if (len > INT_MAX)
+		return "text of 2 GB or more";
+	why = prescan(s, len, &need, &end);
+	if (need + 1 > j->cap) {
 		free(j->tok);
-		j->tok = og_reallocarray(NULL, need, sizeof *j->tok);
-		j->cap = need;
+		j->cap = need + 1;
+		j->tok = og_reallocarray(NULL, j->cap, sizeof *j->tok);
 	}
-	if (parse_value(&ps, 0) == 0) {
-		skip_space(&ps);
-		if (ps.p == ps.end)
-			return NULL;
-		ps.why = "text after the value";
+	jsmn_init(&p);
+	r = jsmn_parse(&p, s, end, (jsmntok_t *)j->tok, j->cap);
+	w.tok = j->tok;
+	w.n = p.toknext;
+	w.cut = r < 0 ? p.pos : why ? end : SIZE_MAX;
+	if (walk_root(&w, len) < 0 && w.why) {
+		*errpos = w.pos;
+		return w.why;
 	}
-	*errpos = ps.p - s;
-	return ps.why;
+	if (r < 0 && !(why && r == JSMN_ERROR_PART && s[p.pos] != '\0')) {
+		*errpos = p.pos;
+		return jsmn_why(r, s, len, errpos);
+	}
+	if (why) {
+		*errpos = end;
+		return why;
+	}
+	j->n = r;
+	return NULL;
 }
 
 void

@@ -374,11 +374,19 @@ const char *og_sheet_value(const struct og_sheet *s, size_t row, int col);
  * at most max bytes.  og_http_get returns NULL and the body (NUL-terminated,
  * the caller frees it), or a description of the failure.  Neither it nor
  * og_http_safe_url (the URL without credentials, path or query, for
- * messages) ever reveals a secret the URL carries. */
+ * messages) ever reveals a secret the URL carries.  og_body_write is the
+ * libcurl write callback that collects a body into an og_body, refusing
+ * (too_big) what would pass max bytes. */
+struct og_body {
+	char *data;		/* NUL-terminated once anything arrived */
+	size_t len, cap, max;
+	int too_big;
+};
 int og_http_is_url(const char *s);
 const char *og_http_safe_url(const char *url, char *buf, size_t size);
 const char *og_http_get(const char *url, long timeout, size_t max, char **body,
     size_t *len, char *why, size_t whysize);
+size_t og_body_write(char *data, size_t size, size_t n, void *body);
 
 /* series.c: every key's open buckets, fed samples, counter readings (-d)
  * or partial states (--merge).  A bucket is handed to emit once a sample of
@@ -608,13 +616,14 @@ void og_pack_read_chunk(struct og_store *s, int fd, const char *name,
     int *scale, size_t *n);
 
 /* json.c: a strict JSON reader (RFC 8259) into a flat token array, the
- * root at index 0.  An array's or object's size counts its elements or
+ * root at index 0: jsmn tokenizes, a pass over its tokens refuses what
+ * jsmn lets through.  An array's or object's size counts its elements or
  * members; an object's member is a STRING token (the name) followed by the
  * value's tokens; next is the index after a token's whole subtree.  String
  * tokens span the text between the quotes, escapes left as they are.
  * og_json_parse returns NULL or what is wrong, at byte *errpos; it never
- * exits on bad input (texts of 4 GB or more are refused).  og_json_member
- * gives a member's value token or 0. */
+ * exits on bad input (texts of 2 GB or more, or nested deeper than 64, are
+ * refused).  og_json_member gives a member's value token or 0. */
 enum og_json_type { OG_JSON_NULL, OG_JSON_FALSE, OG_JSON_TRUE,
 	OG_JSON_NUMBER, OG_JSON_STRING, OG_JSON_ARRAY, OG_JSON_OBJECT };
 struct og_json_tok {	/* small: a tmpo block has two a record */
@@ -639,10 +648,15 @@ int og_json_is(const struct og_json *j, size_t i, const char *text);
  * gzip-compressed tmpo block covering [bid, bid + 2^lvl): it is valid when
  * len(t) == len(v), t[0] == v[0] == 0, times strictly increase inside the
  * block and the running sums from head end exactly at tail (within 1e-9
- * relative when values are fractional).  og_tmpo_sync_parse reads a sync
- * list, og_tmpo_api_parse a sensor-API answer ([time, value] pairs, "nan"
- * or null for a missing value).  Arrays in og_tmpo_data belong to the
- * caller. */
+ * relative when values are fractional).  With salvage, a block that old
+ * Flukso firmware compacted wrongly is taken too: v has one entry more
+ * than t at each boundary between records in different level 8 children
+ * (256 s slots from bid), the two entries there agree, and without one of
+ * each pair the rules hold; salvaged counts the entries dropped.
+ * og_tmpo_sync_parse reads a sync list, og_tmpo_api_parse a sensor-API
+ * answer ([time, value] pairs, "nan" or null for a missing value).  Arrays
+ * in og_tmpo_data belong to the caller.  og_tmpo_sensor_ok: a Flukso
+ * sensor id is 32 hex digits. */
 struct og_tmpo_id {
 	int64_t rid, bid;
 	int lvl;
@@ -650,18 +664,19 @@ struct og_tmpo_id {
 struct og_tmpo_data {
 	int64_t *t;
 	double *v;
-	size_t n;
+	size_t n, salvaged;
 };
 const char *og_gunzip(const unsigned char *in, size_t len, char **out,
     size_t *outlen, char *why, size_t whysize);
 const char *og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
-    struct og_tmpo_data *d, char *why, size_t whysize);
+    int salvage, struct og_tmpo_data *d, char *why, size_t whysize);
 const char *og_tmpo_block(const unsigned char *body, size_t len, int64_t bid,
-    int lvl, struct og_tmpo_data *d, char *why, size_t whysize);
+    int lvl, int salvage, struct og_tmpo_data *d, char *why, size_t whysize);
 const char *og_tmpo_sync_parse(const char *s, size_t len,
     struct og_tmpo_id **ids, size_t *n, char *why, size_t whysize);
 const char *og_tmpo_api_parse(const char *s, size_t len,
     struct og_tmpo_data *d, char *why, size_t whysize);
+int og_tmpo_sensor_ok(const char *s, size_t len);
 
 /* fetch.c: concurrent GETs (libcurl multi, keep-alive, at most jobs at
  * once), each with X-Version: 1.0 and the request's token as X-Token, which
@@ -670,44 +685,84 @@ const char *og_tmpo_api_parse(const char *s, size_t len,
  * backoff_max, at least what Retry-After asks), up to tries in all;
  * redirects are not followed.  Requests start in order of prio, then of
  * adding; done is called once per request with ok set, or status and why.
- * Messages name og_fetch_where(url): its path and query only. */
+ * Messages name og_fetch_where(url): its path and query only.
+ * og_fetch_bytes counts the bytes of the bodies received whole. */
 #define OG_TOKEN_MAX 256
 struct og_fetch_opts {
 	int jobs, tries, insecure, verbose;
 	double timeout, backoff, backoff_max;	/* seconds */
 };
 struct og_req {
-	char *url;
+	char *url;		/* og_fetch_add copies it */
 	const char *token, *accept;
 	long prio;
 	void (*done)(struct og_req *r);
 	void *ctx;
 	size_t max;		/* most bytes of body taken (0: 64 MB) */
+	/* the answer, for done; done may keep body and set it NULL, the
+	 * fetcher frees what is left when done returns */
 	int ok;
 	long status;		/* HTTP status, 0 on a network failure */
 	char why[256];
-	char *body;		/* NUL-terminated; the caller frees it */
-	size_t len, cap;
-	/* the fetcher's */
-	uint64_t seq;
-	int tries, too_big;
-	double not_before, started;
-	void *handle, *headers;
-	char errbuf[256];
+	char *body;		/* NUL-terminated */
+	size_t len;
 };
-struct og_fetcher {
-	struct og_fetch_opts o;
-	void *multi;
-	struct og_req **queue;
-	size_t nqueue, capqueue, active;
-	uint64_t seq;
-	uint64_t requests, retries, bytes;
-};
+struct og_fetcher;
 double og_fetch_now(void);
-void og_fetch_init(struct og_fetcher *f, const struct og_fetch_opts *o);
-void og_fetch_add(struct og_fetcher *f, struct og_req *r);
+struct og_fetcher *og_fetch_new(const struct og_fetch_opts *o);
+void og_fetch_add(struct og_fetcher *f, const struct og_req *r);
 void og_fetch_run(struct og_fetcher *f, void (*tick)(void *), void *arg);
+uint64_t og_fetch_bytes(const struct og_fetcher *f);
 void og_fetch_free(struct og_fetcher *f);
 const char *og_fetch_where(const char *url);
+
+/* cred.c: secrets from a file only its owner may read or write (a regular
+ * file, mode 0600 or stricter), never from argv: lines NAME SECRET, a tab
+ * or spaces between; empty lines and lines starting with '#' are skipped.
+ * og_cred_read dies on any other file, and on a line check refuses
+ * (naming file, line and check's reason, never the secret).  A token is
+ * 1 to OG_TOKEN_MAX - 17 bytes without space or control byte. */
+struct og_cred {
+	char *name, *secret;
+};
+struct og_creds {
+	const char *path;
+	struct og_cred *c;
+	size_t n;
+};
+void og_cred_read(struct og_creds *cr, const char *path,
+    const char *(*check)(const char *name, const char *secret));
+const char *og_cred_find(const struct og_creds *cr, const char *name);
+void og_cred_free(struct og_creds *cr);
+int og_token_ok(const char *s, size_t len);
+
+/* sync.c: the records of sensors from the Flukso API, printed as they
+ * settle: sensors in order of og_sync_add, each one's records in time
+ * order and within [start, end).  In tmpo mode each sensor's sync list
+ * chooses its blocks (the highest rid, or rid; the highest level covering
+ * a time), each checked by og_tmpo_block (salvaged unless strict, and
+ * then named unless quiet), a malformed one replaced by the listed blocks
+ * under it; records from a block that cannot be fetched on are held back.
+ * In api mode each sensor is one sensor-API answer.  Failures are
+ * reported per sensor or block, never with a token; og_sync_run returns 1
+ * if anything failed, else 0.  og_sync_add returns -1 for a sensor added
+ * before. */
+struct og_sync_opts {
+	struct og_fetch_opts fetch;
+	const char *base;	/* the API's URL, without a trailing '/' */
+	int64_t rid;		/* -1: the highest listed */
+	int api;		/* the sensor API, at res (and unit) */
+	const char *res, *unit;
+	int64_t res_seconds;	/* what the API's times are ahead: it stamps
+				 * an interval's end, records its start */
+	int strict;		/* no salvage of tmpo blocks */
+	int quiet, verbose, progress;
+};
+struct og_sync;
+struct og_sync *og_sync_new(const struct og_sync_opts *o);
+int og_sync_add(struct og_sync *y, const char *id, const char *token,
+    int64_t start, int64_t end);
+int og_sync_run(struct og_sync *y);
+void og_sync_free(struct og_sync *y);
 
 #endif

@@ -1,6 +1,7 @@
 /* tmpo.c: Flukso tmpo blocks, sync lists and sensor-API answers, checked.
  * Nothing here exits on bad input: each reader returns NULL or what is
  * wrong, so a bad block costs that block only. */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -118,156 +119,207 @@ add_ok(int64_t a, int64_t b, int64_t *sum)
 	return !__builtin_add_overflow(a, b, sum);
 }
 
-const char *
-og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
-    struct og_tmpo_data *d, char *why, size_t whysize)
-{
-	struct og_json j = { 0 };
-	size_t h, head, tail, ta, va, n, i, ti, vi;
-	int64_t t0, tn, ih, itail, tsum, isum = 0, dt, dv, end;
-	double vh, vtail, fsum = 0, fdv;
-	int hint, tint, allint;
-	const char *err = NULL;
+/* A block's JSON, its head and tail, and where its arrays are. */
+struct block {
+	struct og_json j;
+	size_t ta, va, n, extra;	/* n times, n + extra values */
+	int64_t bid, end, t0, tn, ih, itail;
+	double vh, vtail;
+	int allint;		/* head, tail and v all integers */
+};
 
-	d->t = NULL;
-	d->v = NULL;
-	d->n = 0;
-	if ((err = parse_json(&j, json, len, why, whysize)))
-		goto out;
-	if (j.tok[0].type != OG_JSON_OBJECT) {
-		err = fail(why, whysize, "not a JSON object");
-		goto out;
-	}
-	if (!(h = og_json_member(&j, 0, "h")) ||
-	    j.tok[h].type != OG_JSON_OBJECT) {
-		err = fail(why, whysize, "no header \"h\"");
-		goto out;
-	}
-	head = og_json_member(&j, h, "head");
-	tail = og_json_member(&j, h, "tail");
-	if (pair(&j, head, &t0, &vh, &ih, &hint) < 0) {
-		err = fail(why, whysize, "bad or missing head");
-		goto out;
-	}
-	if (pair(&j, tail, &tn, &vtail, &itail, &tint) < 0) {
-		err = fail(why, whysize, "bad or missing tail");
-		goto out;
-	}
-	ta = og_json_member(&j, 0, "t");
-	va = og_json_member(&j, 0, "v");
-	if (!ta || j.tok[ta].type != OG_JSON_ARRAY ||
-	    !va || j.tok[va].type != OG_JSON_ARRAY) {
-		err = fail(why, whysize, "no arrays \"t\" and \"v\"");
-		goto out;
-	}
-	n = j.tok[ta].size;
-	if (n != j.tok[va].size) {
-		err = fail(why, whysize, "v has %zu values, t has %zu",
-		    (size_t)j.tok[va].size, n);
-		goto out;
-	}
-	if (n == 0) {
-		err = fail(why, whysize, "no values");
-		goto out;
-	}
-	allint = hint && tint;
-	for (i = 0, vi = va + 1; allint && i < n; i++, vi++)
-		if (og_json_int64(&j, vi, &dv) < 0)
-			allint = 0;
-	end = bid + ((int64_t)1 << lvl);
-	d->t = og_reallocarray(NULL, n, sizeof *d->t);
-	d->v = og_reallocarray(NULL, n, sizeof *d->v);
-	tsum = t0;
-	isum = ih;
-	fsum = vh;
-	for (i = 0, ti = ta + 1, vi = va + 1; i < n; i++, ti++, vi++) {
-		if (og_json_int64(&j, ti, &dt) < 0) {
-			err = fail(why, whysize, "t[%zu] is not an integer", i);
-			goto out;
-		}
-		if (og_json_double(&j, vi, &fdv) < 0 || !isfinite(fdv)) {
-			err = fail(why, whysize, "v[%zu] is not a number", i);
-			goto out;
-		}
-		if (i == 0 ? dt != 0 : dt <= 0) {
-			err = fail(why, whysize, i == 0 ?
-			    "t[0] is not 0" : "times not increasing at t[%zu]",
-			    i);
-			goto out;
-		}
-		if (i == 0 && fdv != 0) {
-			err = fail(why, whysize, "v[0] is not 0");
-			goto out;
-		}
-		if (!add_ok(tsum, dt, &tsum)) {
-			err = fail(why, whysize, "time overflows at t[%zu]", i);
-			goto out;
-		}
-		if (tsum < bid || tsum >= end) {
-			err = fail(why, whysize, "time %jd at t[%zu] is outside "
+static const char *
+block_parse(struct block *b, const char *json, size_t len, int salvage,
+    char *why, size_t whysize)
+{
+	struct og_json *j = &b->j;
+	const char *err;
+	size_t h, i, vi, nv;
+	int hint, tint;
+	int64_t dv;
+
+	if ((err = parse_json(j, json, len, why, whysize)))
+		return err;
+	if (j->tok[0].type != OG_JSON_OBJECT)
+		return fail(why, whysize, "not a JSON object");
+	if (!(h = og_json_member(j, 0, "h")) ||
+	    j->tok[h].type != OG_JSON_OBJECT)
+		return fail(why, whysize, "no header \"h\"");
+	if (pair(j, og_json_member(j, h, "head"), &b->t0, &b->vh, &b->ih,
+	    &hint) < 0)
+		return fail(why, whysize, "bad or missing head");
+	if (pair(j, og_json_member(j, h, "tail"), &b->tn, &b->vtail, &b->itail,
+	    &tint) < 0)
+		return fail(why, whysize, "bad or missing tail");
+	b->ta = og_json_member(j, 0, "t");
+	b->va = og_json_member(j, 0, "v");
+	if (!b->ta || j->tok[b->ta].type != OG_JSON_ARRAY ||
+	    !b->va || j->tok[b->va].type != OG_JSON_ARRAY)
+		return fail(why, whysize, "no arrays \"t\" and \"v\"");
+	b->n = j->tok[b->ta].size;
+	nv = j->tok[b->va].size;
+	if (nv < b->n || (nv > b->n && !salvage))
+		return fail(why, whysize, "v has %zu values, t has %zu", nv, b->n);
+	if (b->n == 0)
+		return fail(why, whysize, "no values");
+	b->extra = nv - b->n;
+	b->allint = hint && tint;
+	for (i = 0, vi = b->va + 1; b->allint && i < nv; i++, vi++)
+		if (og_json_int64(j, vi, &dv) < 0)
+			b->allint = 0;
+	return NULL;
+}
+
+/* Old firmware, joining the level 8 children (256 s from bid) of a
+ * compacted block, wrote one v entry too many at each joint. */
+static int
+new_child(const struct block *b, const int64_t *t, size_t i)
+{
+	return i > 0 && (t[i] - b->bid) >> 8 != (t[i - 1] - b->bid) >> 8;
+}
+
+/* The running sums of t into d->t, each delta checked; they must end
+ * exactly at tail. */
+static const char *
+block_times(struct block *b, struct og_tmpo_data *d, char *why,
+    size_t whysize)
+{
+	int64_t tsum = b->t0, dt;
+	size_t i, ti, joints = 0;
+
+	for (i = 0, ti = b->ta + 1; i < b->n; i++, ti++) {
+		if (og_json_int64(&b->j, ti, &dt) < 0)
+			return fail(why, whysize, "t[%zu] is not an integer", i);
+		if (i == 0 ? dt != 0 : dt <= 0)
+			return fail(why, whysize, i == 0 ? "t[0] is not 0" :
+			    "times not increasing at t[%zu]", i);
+		if (!add_ok(tsum, dt, &tsum))
+			return fail(why, whysize, "time overflows at t[%zu]", i);
+		if (tsum < b->bid || tsum >= b->end)
+			return fail(why, whysize, "time %jd at t[%zu] is outside "
 			    "the block", (intmax_t)tsum, i);
-			goto out;
-		}
-		if (allint) {
-			og_json_int64(&j, vi, &dv);
-			if (!add_ok(isum, dv, &isum)) {
-				err = fail(why, whysize,
-				    "value overflows at v[%zu]", i);
-				goto out;
-			}
-			d->v[i] = (double)isum;
+		d->t[i] = tsum;
+		joints += new_child(b, d->t, i);
+	}
+	if (tsum != b->tn)
+		return fail(why, whysize, "times end at %jd, tail says %jd",
+		    (intmax_t)tsum, (intmax_t)b->tn);
+	if (joints != b->extra && b->extra > 0)
+		return fail(why, whysize, "v has %zu values, t has %zu: %zu "
+		    "extra, but %zu child boundar%s", b->n + b->extra, b->n,
+		    b->extra, joints, joints == 1 ? "y" : "ies");
+	return NULL;
+}
+
+/* v[k] and v[k + 1] where record i starts a new child: either is the
+ * one too many, so they must agree. */
+static const char *
+joint(struct block *b, size_t k, size_t i, char *why, size_t whysize)
+{
+	char x[OG_NUMBER_MAX], y[OG_NUMBER_MAX];
+	size_t vi = b->va + 1 + k;
+	double p, q;
+
+	if (og_json_double(&b->j, vi, &p) < 0 || !isfinite(p))
+		return fail(why, whysize, "v[%zu] is not a number", k);
+	if (og_json_double(&b->j, vi + 1, &q) < 0 || !isfinite(q))
+		return fail(why, whysize, "v[%zu] is not a number", k + 1);
+	if (p == q)
+		return NULL;
+	return fail(why, whysize, "v has %zu values, t has %zu: v[%zu] = %.*s "
+	    "and v[%zu] = %.*s differ at the child boundary before t[%zu] "
+	    "(ambiguous)", b->n + b->extra, b->n, k,
+	    (int)og_format_value(x, p), x, k + 1, (int)og_format_value(y, q),
+	    y, i);
+}
+
+/* The running sums of v into d->v, each delta checked, one of the two
+ * entries at each joint of a salvaged block skipped; they must end at
+ * tail, exactly for integers, within 1e-9 relative for fractions (the
+ * meter's own sum may differ in the last bits). */
+static const char *
+block_values(struct block *b, struct og_tmpo_data *d, char *why,
+    size_t whysize)
+{
+	int64_t isum = b->ih, dv;
+	double fsum = b->vh, fdv;
+	char x[OG_NUMBER_MAX], y[OG_NUMBER_MAX];
+	const char *err;
+	size_t i, k;
+
+	for (i = k = 0; i < b->n; i++, k++) {
+		if (b->extra && new_child(b, d->t, i) &&
+		    (err = joint(b, k++, i, why, whysize)))
+			return err;
+		if (og_json_double(&b->j, b->va + 1 + k, &fdv) < 0 ||
+		    !isfinite(fdv))
+			return fail(why, whysize, "v[%zu] is not a number", k);
+		if (i == 0 && fdv != 0)
+			return fail(why, whysize, "v[0] is not 0");
+		if (b->allint) {
+			og_json_int64(&b->j, b->va + 1 + k, &dv);
+			if (!add_ok(isum, dv, &isum))
+				return fail(why, whysize,
+				    "value overflows at v[%zu]", k);
+			fsum = (double)isum;
 		} else {
 			fsum += fdv;
-			d->v[i] = fsum;
 		}
-		d->t[i] = tsum;
+		d->v[i] = fsum;
 	}
-	if (tsum != tn) {
-		err = fail(why, whysize, "times end at %jd, tail says %jd",
-		    (intmax_t)tsum, (intmax_t)tn);
-		goto out;
-	}
-	/* Integers sum exactly; fractional deltas may differ in the last
-	 * bits from the meter's own sum. */
-	if (allint ? isum != itail :
-	    !(fabs(fsum - vtail) <= 1e-9 * fmax(1, fabs(vtail)))) {
-		char a[OG_NUMBER_MAX], b[OG_NUMBER_MAX];
-		size_t na, nb;
+	if (b->allint ? isum == b->itail :
+	    fabs(fsum - b->vtail) <= 1e-9 * fmax(1, fabs(b->vtail)))
+		return NULL;
+	if (b->extra)
+		return fail(why, whysize, "v has %zu values, t has %zu: without "
+		    "the extra entries, values end at %.*s, tail says %.*s",
+		    b->n + b->extra, b->n, (int)og_format_value(x, fsum), x,
+		    (int)og_format_value(y, b->vtail), y);
+	return fail(why, whysize, "values end at %.*s, tail says %.*s",
+	    (int)og_format_value(x, fsum), x,
+	    (int)og_format_value(y, b->vtail), y);
+}
 
-		na = og_format_value(a, allint ? (double)isum : fsum);
-		nb = og_format_value(b, vtail);
-		err = fail(why, whysize, "values end at %.*s, tail says %.*s",
-		    (int)na, a, (int)nb, b);
-		goto out;
+const char *
+og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
+    int salvage, struct og_tmpo_data *d, char *why, size_t whysize)
+{
+	struct block b = { .bid = bid, .end = bid + ((int64_t)1 << lvl) };
+	const char *err;
+
+	memset(d, 0, sizeof *d);
+	if (!(err = block_parse(&b, json, len, salvage, why, whysize))) {
+		d->t = og_reallocarray(NULL, b.n, sizeof *d->t);
+		d->v = og_reallocarray(NULL, b.n, sizeof *d->v);
+		if (!(err = block_times(&b, d, why, whysize)))
+			err = block_values(&b, d, why, whysize);
 	}
-	d->n = n;
-out:
-	og_json_free(&j);
+	og_json_free(&b.j);
 	if (err) {
 		free(d->t);
 		free(d->v);
-		d->t = NULL;
-		d->v = NULL;
+		memset(d, 0, sizeof *d);
+	} else {
+		d->n = b.n;
+		d->salvaged = b.extra;
 	}
 	return err;
 }
 
 const char *
 og_tmpo_block(const unsigned char *body, size_t len, int64_t bid, int lvl,
-    struct og_tmpo_data *d, char *why, size_t whysize)
+    int salvage, struct og_tmpo_data *d, char *why, size_t whysize)
 {
 	const char *err;
 	char *json;
 	size_t n;
 
-	d->t = NULL;
-	d->v = NULL;
-	d->n = 0;
+	memset(d, 0, sizeof *d);
 	if (len < 2 || body[0] != 0x1f || body[1] != 0x8b)
 		return fail(why, whysize, "not gzip data");
 	if ((err = og_gunzip(body, len, &json, &n, why, whysize)))
 		return err;
-	err = og_tmpo_decode(json, n, bid, lvl, d, why, whysize);
+	err = og_tmpo_decode(json, n, bid, lvl, salvage, d, why, whysize);
 	free(json);
 	return err;
 }
@@ -336,9 +388,7 @@ og_tmpo_api_parse(const char *s, size_t len, struct og_tmpo_data *d,
 	size_t i, k, n;
 	double tf;
 
-	d->t = NULL;
-	d->v = NULL;
-	d->n = 0;
+	memset(d, 0, sizeof *d);
 	if ((err = parse_json(&j, s, len, why, whysize)))
 		goto out;
 	if (j.tok[0].type != OG_JSON_ARRAY) {
@@ -387,4 +437,17 @@ out:
 		d->v = NULL;
 	}
 	return err;
+}
+
+int
+og_tmpo_sensor_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != 32)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154  # status, output and stderr are set by bats' run
 # og-pull against the local Flukso stand-in (tests/flukso_server.py): the
 # real tmpo blocks, crafted ones, a year of built ones, the sensor API, and
 # every network fault the stand-in can inject.
@@ -13,6 +14,8 @@ C1=c0ffee00000000000000000000000001	# crafted: one rule broken per block
 C2=c0ffee00000000000000000000000002	# crafted: a valid level 12 over level 8s
 C3=c0ffee00000000000000000000000003	# crafted: a malformed level 12 over level 8s
 C4=c0ffee00000000000000000000000004	# crafted: recycle ids 0 and 1
+C5=c0ffee00000000000000000000000005	# crafted: level 12 blocks to salvage or not
+C6=c0ffee00000000000000000000000006	# crafted: JSON jsmn alone would take
 CTOKEN=cr4f7edt0ken
 TMPO=$BATS_TEST_DIRNAME/data/flukso-tmpo
 
@@ -70,11 +73,30 @@ put(C3, 8, 1007616, blk([1007620, 110], [0, 9], [0, 2], [1007629, 112]))
 C4 = "c0ffee00000000000000000000000004"
 put(C4, 8, 1000192, blk([1000200, 500], [0, 10], [0, 1], [1000210, 501]))
 put(C4, 8, 1000448, blk([1000450, 0], [0, 10], [0, 1], [1000460, 1]), rid=1)
+# level 12 blocks compacted as old firmware did, one extra v entry at the
+# boundary of children 0 and 1: salvageable, over level 8 blocks that say
+# the same; the two entries differ; two extra entries for one boundary
+C5 = "c0ffee00000000000000000000000005"
+put(C5, 12, 1003520, blk([1003530, 100], [0, 100, 300], [0, 5, 7, 7], [1003930, 112]))
+put(C5, 8, 1003520, blk([1003530, 100], [0, 100], [0, 5], [1003630, 105]))
+put(C5, 8, 1003776, blk([1003930, 112], [0], [0], [1003930, 112]))
+put(C5, 12, 1007616, blk([1007620, 200], [0, 100, 300], [0, 5, 2, 7], [1008020, 212]))
+put(C5, 8, 1007616, blk([1007620, 200], [0, 100], [0, 5], [1007720, 205]))
+put(C5, 12, 1011712, blk([1011720, 300], [0, 100, 300], [0, 5, 5, 5, 5], [1012120, 310]))
+# malformed JSON that jsmn (even with JSMN_STRICT) tokenizes without a word
+C6 = "c0ffee00000000000000000000000006"
+H = b'{"h":{"head":[1000200,50],"tail":[1000210,51]},'
+for k, rest in enumerate([b'"t":[0,,10],"v":[0,1]}', b'"t":[0 10],"v":[0,1]}',
+        b'"t":[0,10],"v":[0,-]}', b'"t":[0,10],"v":[0,1],"x":tru}',
+        b'"t":[0,10],"v":[0,01]}', b'"t":[0,10],"v":[0,1],}',
+        b'"t" [0,10],"v":[0,1]}', b'[' * 100000 + b']' * 100000]):
+    put(C6, 8, 1000192 + 256 * k, None, raw=gzip.compress(
+        (H + rest) if k < 7 else rest, mtime=0))
 PY
 	{
 		cat "$BATS_TEST_DIRNAME/data/pull/tokens" "$w/year/tokens" \
 		    "$w/keep/tokens"
-		for i in 1 2 3 4; do echo "c0ffee0000000000000000000000000$i cr4f7edt0ken"; done
+		for i in 1 2 3 4 5 6; do echo "c0ffee0000000000000000000000000$i cr4f7edt0ken"; done
 	} >"$w/tokens"
 	# the level 12 block 1004 ... of the kept set, broken as old firmware did
 	python3 - "$w/keep" <<'PY'
@@ -99,7 +121,8 @@ PY
 		sleep 0.1
 	done
 	[ -s "$w/port" ] || { cat "$w/server.err"; return 1; }
-	export OG_API_URL=http://127.0.0.1:$(cat "$w/port")
+	OG_API_URL=http://127.0.0.1:$(cat "$w/port")
+	export OG_API_URL
 	export OG_PULL_BACKOFF=0.05
 }
 
@@ -141,16 +164,16 @@ requests() {
 	grep -c -E "$1" "$W/log" || true
 }
 
-@test "every valid real block decodes to its running sums" {
+@test "-S: every valid real block decodes to its running sums, and only those print" {
 	decode $FED "$TMPO"/$FED/0/8/* >expected
 	decode $GAS "$TMPO"/$GAS/0/12/* "$TMPO"/$GAS/0/8/* >>expected
-	real | og-pull >out 2>err || status=$?
+	real | og-pull -S >out 2>err || status=$?
 	[ "$status" -eq 1 ]
 	diff expected out
 	[ "$(wc -l <out)" -eq 155 ]
 }
 
-@test "every malformed real block is rejected by name and none of its values print" {
+@test "-S: every malformed real block is rejected by name and none of its values print" {
 	python3 - "$TMPO" >expected <<'PY'
 import gzip, json, os, sys
 for sid in ("fed676021dacaaf6a12a8dda7685be34", "527a737e3b5959d25ad4bb9ff4e32b36"):
@@ -170,7 +193,7 @@ for sid in ("fed676021dacaaf6a12a8dda7685be34", "527a737e3b5959d25ad4bb9ff4e32b3
 PY
 	sort -o expected expected
 	real >in
-	run --separate-stderr og-pull -q <in
+	run --separate-stderr og-pull -q -S <in
 	refute_sanitizer
 	[ "$status" -eq 1 ]
 	[ "$(wc -l <expected)" -eq 18 ]
@@ -178,6 +201,114 @@ PY
 	diff expected <(printf '%s\n' "$stderr" | sort)
 	# no record falls in a rejected block: fed's start at its first level 8
 	[ -z "$(printf '%s\n' "$output" | awk -v f=$FED '$1 == f && $2 < 1404223488')" ]
+}
+
+# The rule of issue 20, applied on its own: at each boundary between
+# records in different level 8 children, v has one entry too many, and
+# the two entries there (v[i + j] and v[i + j + 1] for the j-th boundary,
+# record i starting the new child) agree.
+salvage() {	# SENSOR: that sensor's real blocks, salvaged, in time order
+	python3 - "$TMPO" "$1" <<'PY'
+import gzip, json, os, sys
+root, sid = sys.argv[1], sys.argv[2]
+blocks = sorted((int(b), int(l)) for l in os.listdir(f"{root}/{sid}/0")
+                for b in os.listdir(f"{root}/{sid}/0/{l}"))
+for bid, lvl in blocks:
+    try:
+        b = json.loads(gzip.open(f"{root}/{sid}/0/{lvl}/{bid}").read())
+    except ValueError:
+        continue
+    t, v, (t0, v0), (tn, vn) = b["t"], b["v"], b["h"]["head"], b["h"]["tail"]
+    times = [t0 + sum(t[:i + 1]) for i in range(len(t))]
+    joints = [i for i in range(1, len(t))
+              if (times[i] - bid) >> 8 != (times[i - 1] - bid) >> 8]
+    if len(v) != len(t):
+        assert len(v) - len(t) == len(joints)
+        drop = [i + j for j, i in enumerate(joints)]
+        assert all(v[k] == v[k + 1] for k in drop)
+        v = [x for k, x in enumerate(v) if k not in drop]
+        print("og-pull: %s rid 0 lvl %d bid %d: salvaged: %d extra v entries "
+              "at child boundaries" % (sid, lvl, bid, len(drop)), file=sys.stderr)
+    values = [v0 + sum(v[:i + 1]) for i in range(len(v))]
+    assert times[-1] == tn and values[-1] == vn
+    for x, y in zip(times, values):
+        print("%s\t%d\t%r" % (sid, x, float(y)))
+PY
+}
+
+@test "the 17 real blocks old firmware compacted wrongly are salvaged and named; the non-JSON one is not" {
+	{ salvage $FED; salvage $GAS; } >expected 2>expected.err
+	echo "og-pull: $FED rid 0 lvl 20 bid 1402994688: bad JSON at byte 13059: expected a value" >>expected.err
+	real >in
+	run --separate-stderr og-pull <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	diff expected <(printf '%s\n' "$output")
+	diff <(sort expected.err) <(printf '%s\n' "$stderr" | sort)
+	[ "$(grep -c ': salvaged: ' expected.err)" -eq 17 ]
+	# 15 for each level 12 block of fed, 255 for its level 16 ones; 15 and
+	# 17 for the level 16 blocks of gas, 97 for its level 20 one
+	[ "$(grep -o 'salvaged: [0-9]*' expected.err | sort | uniq -c |
+	    awk '{ printf "%s x %s, ", $1, $3 }')" = "13 x 15, 1 x 17, 2 x 255, 1 x 97, " ]
+	[ "${#lines[@]}" -eq 23137 ]
+	# -q keeps the notices to itself, not the error
+	run --separate-stderr og-pull -q <in
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "og-pull: $FED rid 0 lvl 20 bid 1402994688: bad JSON at byte 13059: expected a value" ]
+	diff expected <(printf '%s\n' "$output")
+}
+
+@test "a salvaged level 12 block, computed by hand: 133 readings one Wh apart" {
+	# fed's level 12 block 1404174336 has head [1404174337, 2508952], tail
+	# [1404178405, 2509084], 133 times and 148 values: 0, then 147 ones.
+	# Its 15 child boundaries each drop a 1, so the readings climb from
+	# 2508952 by one Wh a record to 2509084 = 2508952 + 132.
+	printf '%s\t%s\t%s\n' $FED $FED_TOKEN 1404174336 >in
+	og-pull -e 1404178432 <in >out 2>err
+	[ "$(cat err)" = "og-pull: $FED rid 0 lvl 12 bid 1404174336: salvaged: 15 extra v entries at child boundaries" ]
+	[ "$(wc -l <out)" -eq 133 ]
+	diff <(cut -f 3 out) <(seq 2508952 2509084 | sed 's/$/.0/')
+	# times are those of t alone, as in a valid block
+	gzip -dc "$TMPO"/$FED/0/12/1404174336 | python3 -c '
+import json, sys
+b = json.load(sys.stdin)
+t = b["h"]["head"][0]
+for d in b["t"]:
+    t += d
+    print(t)' >times.txt
+	diff times.txt <(cut -f 2 out)
+	[ "$(head -1 times.txt)" -eq 1404174337 ] && [ "$(tail -1 times.txt)" -eq 1404178405 ]
+	cut -f 1 out | uniq | grep -qx $FED
+}
+
+@test "a crafted salvage: the one that fits, the ambiguous one and the surplus that does not match" {
+	printf '%s\t%s\n' $C5 $CTOKEN >in
+	run --separate-stderr og-pull -j 1 <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	# 1003520: 100 + 5, then the joint's 7 once; 1007616 has its level 8
+	# block in its place; 1011712 has no block under it
+	assert_output "$(rec $C5 1003530 100.0 $C5 1003630 105.0 $C5 1003930 112.0 \
+	    $C5 1007620 200.0 $C5 1007720 205.0)"
+	diff <(printf '%s\n' "$stderr") - <<EOF
+og-pull: $C5 rid 0 lvl 12 bid 1003520: salvaged: 1 extra v entry at child boundaries
+og-pull: $C5 rid 0 lvl 12 bid 1007616: v has 4 values, t has 3: v[2] = 2.0 and v[3] = 7.0 differ at the child boundary before t[2] (ambiguous)
+og-pull: $C5 rid 0 lvl 12 bid 1011712: v has 5 values, t has 3: 2 extra, but 1 child boundary
+EOF
+	# the salvaged block covers its level 8 blocks: they are not fetched
+	[ "$(requests "$C5/tmpo/0/8/100(3520|3776)")" -eq 0 ]
+	# dropping v[2] of 1007616 would end at its tail, 212: still refused
+	: >"$W/log"
+	run --separate-stderr og-pull -j 1 -S <in
+	[ "$status" -eq 1 ]
+	assert_output "$(rec $C5 1003530 100.0 $C5 1003630 105.0 $C5 1003930 112.0 \
+	    $C5 1007620 200.0 $C5 1007720 205.0)"
+	diff <(printf '%s\n' "$stderr") - <<EOF
+og-pull: $C5 rid 0 lvl 12 bid 1003520: v has 4 values, t has 3
+og-pull: $C5 rid 0 lvl 12 bid 1007616: v has 4 values, t has 3
+og-pull: $C5 rid 0 lvl 12 bid 1011712: v has 5 values, t has 3
+EOF
+	[ "$(requests "$C5/tmpo/0/8/100(3520|3776)")" -eq 2 ]
 }
 
 @test "each rule of a valid block is checked, the message naming the block" {
@@ -201,6 +332,26 @@ og-pull: $C1 rid 0 lvl 8 bid 1003008: gzip data truncated
 EOF
 }
 
+@test "JSON that jsmn takes but RFC 8259 does not is bad JSON, named where it goes wrong" {
+	printf '%s\t%s\n' $C6 $CTOKEN >in
+	run --separate-stderr og-pull -j 1 <in
+	refute_sanitizer
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	# the bytes are those Python's json names, but for v[1] = 01, which it
+	# reads as 0 followed by a stray 1
+	diff <(printf '%s\n' "$stderr") - <<EOF
+og-pull: $C6 rid 0 lvl 8 bid 1000192: bad JSON at byte 54: expected a value
+og-pull: $C6 rid 0 lvl 8 bid 1000448: bad JSON at byte 54: expected ',' or ']'
+og-pull: $C6 rid 0 lvl 8 bid 1000704: bad JSON at byte 65: expected a value
+og-pull: $C6 rid 0 lvl 8 bid 1000960: bad JSON at byte 72: expected a value
+og-pull: $C6 rid 0 lvl 8 bid 1001216: bad JSON at byte 65: expected a value
+og-pull: $C6 rid 0 lvl 8 bid 1001472: bad JSON at byte 68: expected a member name
+og-pull: $C6 rid 0 lvl 8 bid 1001728: bad JSON at byte 51: expected ':'
+og-pull: $C6 rid 0 lvl 8 bid 1001984: bad JSON at byte 64: nested too deeply
+EOF
+}
+
 @test "a valid higher block is preferred and the lower blocks it covers are not fetched" {
 	printf '%s\t%s\n' $C2 $CTOKEN >in
 	run og-pull <in
@@ -219,7 +370,7 @@ EOF
 	[ "$status" -eq 1 ]
 	assert_output "$(rec $C3 1003530 100.0 $C3 1003630 105.0 $C3 1004550 105.0 \
 	    $C3 1004551 110.0 $C3 1007620 110.0 $C3 1007629 112.0)"
-	[ "$stderr" = "og-pull: $C3 rid 0 lvl 12 bid 1003520: v has 3 values, t has 2" ]
+	[ "$stderr" = "og-pull: $C3 rid 0 lvl 12 bid 1003520: v has 3 values, t has 2: 1 extra, but 0 child boundaries" ]
 }
 
 @test "the highest recycle id is used unless -R names another" {
@@ -284,7 +435,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' og-pull "$@"
 	refute_sanitizer
 	[ "$status" -eq 1 ]
 	diff expected <(printf '%s\n' "$output")
-	[[ "$stderr" =~ ^"og-pull: $sid rid 0 lvl 12 bid $bid: v has "[0-9]+" values, t has "[0-9]+$ ]]
+	[[ "$stderr" =~ ^"og-pull: $sid rid 0 lvl 12 bid $bid: v has "[0-9]+" values, t has "[0-9]+": 1 extra, but "[0-9]+" child boundaries"$ ]]
 	# only the children of the broken block come from level 8 below level 12
 	[ "$(requests "$sid/tmpo/0/8/")" -eq "$(python3 -c "
 import os; d='$W/keep/$sid/0/8'; hi=[int(b) for b in os.listdir('$W/keep/$sid/0/12')]
@@ -429,6 +580,7 @@ except urllib.error.HTTPError as e:
 }
 
 # The fault tests pull fed's level 8 blocks, which are all valid.
+# shellcheck disable=SC2120  # bats' run passes it options
 pull_fed() {
 	printf '%s\t%s\n' $FED $FED_TOKEN | og-pull -s 1404223488 "$@"
 }
