@@ -131,7 +131,7 @@ time_arg(const char *s)
 	int64_t t;
 
 	if (og_parse_time_arg(s, &t) < 0)
-		og_die("bad time '%s'", s);
+		og_usage_error("bad time '%s'", s);
 	return t;
 }
 
@@ -205,7 +205,7 @@ check_options(struct og_sync_opts *o, const char *mode)
 	if (o->unit && !unit_ok(o->unit, strlen(o->unit)))
 		og_usage_error("bad -U '%s'", o->unit);
 	if (start != INT64_MIN && end != INT64_MAX && start >= end)
-		og_die("-s START must be before -e END");
+		og_usage_error("-s START must be before -e END");
 	o->base = base_url(o->base);
 	o->fetch.verbose = o->verbose;
 	o->fetch.tries = env_number("OG_PULL_TRIES", 5, 1, 100);

@@ -428,8 +428,8 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 	fails 2 "og-pull: bad -R 'x': a recycle id, 0 or more" og-pull -R x
 	fails 2 "og-pull: bad -R '-1': a recycle id, 0 or more" og-pull -R -1
 	fails 2 "og-pull: bad -U 'a b'" og-pull -m api -U 'a b'
-	fails 1 "og-pull: bad time 'never'" og-pull -e never
-	fails 1 "og-pull: -s START must be before -e END" og-pull -s 5 -e 5
+	fails 2 "og-pull: bad time 'never'" og-pull -e never
+	fails 2 "og-pull: -s START must be before -e END" og-pull -s 5 -e 5
 	fails 2 "og-pull: : not an http or https URL" og-pull -u ''
 	usage_fails og-pull -x
 	usage_fails og-pull -s

@@ -773,10 +773,10 @@ EOF
 	assert_failure 2
 	assert_output "og-pull: bad -r 'fortnight': minute 15min hour day week month year"
 	run og-pull -s yesterday </dev/null
-	assert_failure 1
+	assert_failure 2
 	assert_output "og-pull: bad time 'yesterday'"
 	run og-pull -s 2014-07-02 -e 2014-07-01 </dev/null
-	assert_failure 1
+	assert_failure 2
 	assert_output "og-pull: -s START must be before -e END"
 }
 
