@@ -383,8 +383,7 @@ pack_chunk(struct og_buf *out, const struct times *tm, const int64_t *t,
 	h[27] = 0;
 	put_le32(h + 28, (uint32_t)clen);
 	put_le32(h + 32, (uint32_t)(tm->raw.len + raw.len));
-	put_le32(h + 36, (uint32_t)crc32(crc32(0, h, 36),
-	    h + OG_CHUNK_HEADER, clen));
+	put_le32(h + 36, og_chunk_crc(h, OG_CHUNK_HEADER + clen));
 	return OG_CHUNK_HEADER + clen;
 }
 
@@ -460,6 +459,15 @@ from_planes(const unsigned char *p, size_t m)
 	    (uint64_t)p[2 * m] << 16 | (uint64_t)p[3 * m] << 24 |
 	    (uint64_t)p[4 * m] << 32 | (uint64_t)p[5 * m] << 40 |
 	    (uint64_t)p[6 * m] << 48 | (uint64_t)p[7 * m] << 56;
+}
+
+/* The checksum of the chunk at c, len bytes: of its header but for the
+ * checksum itself, and of its frames. */
+uint32_t
+og_chunk_crc(const unsigned char *c, size_t len)
+{
+	return (uint32_t)crc32(crc32(0, c, 36), c + OG_CHUNK_HEADER,
+	    len - OG_CHUNK_HEADER);
 }
 
 /* Checks a chunk header; fills count, first and last time and the total
@@ -561,8 +569,7 @@ og_chunk_decode_decimal(const unsigned char *c, size_t len,
 	if (ci.length > len)
 		return "truncated chunk";
 	clen = ci.length - OG_CHUNK_HEADER;
-	if (crc32(crc32(0, c, 36), c + OG_CHUNK_HEADER, clen) !=
-	    og_get_le32(c + 36))
+	if (og_chunk_crc(c, ci.length) != og_get_le32(c + 36))
 		return "checksum mismatch";
 	n = ci.count;
 	codec = c[25];

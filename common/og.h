@@ -306,6 +306,7 @@ uint32_t og_get_le32(const unsigned char *p);
 uint64_t og_get_le64(const unsigned char *p);
 void og_put_le32(unsigned char *p, uint32_t v);
 void og_put_le64(unsigned char *p, uint64_t v);
+uint32_t og_chunk_crc(const unsigned char *c, size_t len);
 
 /* grid.c: doubles computed from a counter, coded on their grid. */
 enum { OG_GRID_QUANTA, OG_GRID_COUNTER };
@@ -535,8 +536,20 @@ struct og_stepwise {
 void og_stepwise_run(struct og_stepwise *s);
 void og_stepwise_free(struct og_stepwise *s);
 
-/* store.c: the store directory, its meta files, locks and journal. */
+/* store.c: the store directory, its key files, locks and journal; no
+ * other file knows the names of a store's files.  og_keyfile_open reads a
+ * key's index and, with data, opens its data file for reading: 0, -1 when
+ * the store has no such key, or -2 and in why (OG_STORE_WHY bytes) what is
+ * wrong; a writer dies instead.  og_keyfile_close releases it, whatever
+ * the open returned.  og_keyfile_verify checks chunks [from, to) against
+ * their checksums; og_keyfile_chunk reads and decodes one, as
+ * og_chunk_decode_decimal does, and dies if it is damaged.  The rest is
+ * for packer.c: a key's data file is appended to, then og_keyfile_prepare
+ * makes it durable (compacted when dead chunks take too much room) and
+ * writes its new index, which og_store_commit makes visible for all keys
+ * at once; og_keyfile_take_back removes what an uncommitted pack wrote. */
 #define OG_STORE_VERSION 1
+#define OG_STORE_WHY 4400
 struct og_store {
 	const char *path;
 	int dirfd, lockfd, writefd, writer;
@@ -553,27 +566,40 @@ struct og_keymeta {
 	struct og_chunkref *chunks;
 	size_t nchunks, cap;
 };
+struct og_keyfile {
+	struct og_keymeta meta;	/* the key's index */
+	char *name;		/* store.c's */
+	int fd;			/* the data file, or -1 */
+	int renewed;		/* the data file was compacted */
+};
 struct og_storekey {
 	char key[OG_KEY_MAX + 1];
 	size_t keylen;
 };
-char *og_store_name(const char *key, size_t keylen);
 void og_store_open(struct og_store *s, const char *path, int writer);
 void og_store_close(struct og_store *s);
 void og_store_snapshot_begin(struct og_store *s);
 void og_store_snapshot_end(struct og_store *s);
-void og_store_mkdirs(struct og_store *s, const char *name);
-void og_store_fsync_dir(struct og_store *s, const char *name);
 struct og_storekey *og_store_keys(struct og_store *s, size_t *n);
 int og_storekey_compare(const void *a, const void *b);
 const char *og_keymeta_parse(const unsigned char *b, size_t len,
     struct og_keymeta *m);
-int og_keymeta_read(struct og_store *s, const char *name, struct og_keymeta *m,
-    char *why, size_t whysize);
-void og_keymeta_write_new(struct og_store *s, const char *name,
-    const struct og_keymeta *m);
-void og_store_commit(struct og_store *s, char **names, const int *newdat,
-    size_t n);
+int og_keyfile_open(struct og_store *s, struct og_keyfile *f, const char *key,
+    size_t keylen, int data, char *why, size_t whysize);
+void og_keyfile_close(struct og_keyfile *f);
+const char *og_keyfile_verify(struct og_store *s, struct og_keyfile *f,
+    size_t from, size_t to, char *why, size_t whysize);
+void og_keyfile_chunk(struct og_store *s, struct og_keyfile *f, size_t i,
+    int64_t *t, double *v, int64_t *d, int *scale, size_t *n);
+void og_keyfile_open_data(struct og_store *s, struct og_keyfile *f);
+void og_keyfile_close_data(struct og_keyfile *f);
+uint64_t og_keyfile_append(struct og_store *s, struct og_keyfile *f,
+    const void *p, size_t n);
+void og_keyfile_prepare(struct og_store *s, struct og_keyfile *f);
+void og_keyfile_take_back(struct og_store *s, struct og_keyfile *f,
+    uint64_t end);
+void og_store_commit(struct og_store *s, struct og_keyfile **f, size_t n);
+void og_buf_grow(struct og_buf *b, size_t n);
 void og_buf_add(struct og_buf *b, const void *p, size_t n);
 
 /* site.c: site metrics.  Per site and bucket, each term of an expression
@@ -597,23 +623,23 @@ void og_sites_add(struct og_sites *s, size_t sensor, int64_t start,
 void og_sites_finish(struct og_sites *s, const struct og_agg *aggs,
     void (*out)(const char *key, size_t keylen, int64_t t, double v));
 
-/* packer.c: merging new records into one key's chunks. */
-struct og_packkey {
-	char *name;
-	struct og_keymeta meta;
-	uint64_t committed_end;	/* the data end when the pack began */
-	int datfd, touched, sorted;
-	int64_t *t;
-	double *v;
-	size_t n, cap;
-	struct og_packkey *next;
+/* packer.c: a pack session.  og_pack_begin opens STORE to write (one
+ * session at a time, creating it if missing); og_pack_add buffers a record,
+ * the last of a key's records at one time winning; og_pack_commit merges
+ * all into the keys' chunks, makes them visible at once and ends the
+ * session.  og_pack_abort, for an exit handler, takes back what a session
+ * that dies before its commit wrote. */
+struct og_packkey;
+struct og_pack {
+	struct og_store store;
+	struct og_packkey **table, *last;
+	size_t table_size, nkeys, buffered;
+	int committing;
 };
-void og_pack_merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
-    const double *v, size_t n);
-int og_pack_finish(struct og_store *s, struct og_packkey *k);
-void og_pack_read_chunk(struct og_store *s, int fd, const char *name,
-    const struct og_chunkref *ref, int64_t *t, double *v, int64_t *d,
-    int *scale, size_t *n);
+void og_pack_begin(struct og_pack *p, const char *path);
+void og_pack_add(struct og_pack *p, const struct og_record *r);
+void og_pack_commit(struct og_pack *p);
+void og_pack_abort(struct og_pack *p);
 
 /* json.c: a strict JSON reader (RFC 8259) into a flat token array, the
  * root at index 0: jsmn tokenizes, a pass over its tokens refuses what

@@ -1,20 +1,30 @@
-/* packer.c: adding records to one key of a store.
+/* packer.c: a pack session: records added to the keys of a store, merged
+ * into their chunks and made visible all at once.
  *
- * New records are merged with the chunks they overlap (or the small chunk
- * at the tail they follow): those chunks are decoded, merged with the new
- * records (a new record replaces an old one at the same time), written as
- * new chunks at the end of the data file and swapped into the key's index.
- * Nothing already committed is overwritten; the replaced chunks become
- * dead bytes until the data file is compacted at commit. */
-#include <errno.h>
-#include <fcntl.h>
+ * Records are buffered per key.  New records are merged with the chunks
+ * they overlap (or the small chunk at the tail they follow): those chunks
+ * are decoded, merged with the new records (a new record replaces an old
+ * one at the same time), written as new chunks at the end of the data file
+ * and swapped into the key's index.  Nothing already committed is
+ * overwritten; the replaced chunks become dead bytes until the data file
+ * is compacted at commit. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include "og.h"
+
+#define BUFFER_RECORDS (1 << 20)
+#define KEEP_BUFFER 4096	/* records a key's emptied buffer may keep */
+
+struct og_packkey {
+	struct og_keyfile f;
+	uint64_t committed_end;	/* the data end when the pack began */
+	int touched, sorted;
+	int64_t *t;
+	double *v;
+	size_t n, cap;
+	struct og_packkey *next;
+};
 
 struct merge_out {
 	struct og_packkey *k;
@@ -26,99 +36,28 @@ struct merge_out {
 	size_t n;
 };
 
-static struct og_buf encoded;
-
-/* Opens the key's data file, never through a symbolic link, checks it
- * holds what the meta file says and cuts what a killed pack left after. */
-static void
-open_data(struct og_store *s, struct og_packkey *k)
-{
-	char file[1100];
-	struct stat st;
-	int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW;
-
-	if (k->datfd >= 0)
-		return;
-	og_store_mkdirs(s, k->name);
-	snprintf(file, sizeof file, "%s.dat", k->name);
-	if (k->meta.data_end == 0)
-		flags |= O_CREAT;
-	if ((k->datfd = openat(s->dirfd, file, flags, 0644)) < 0 ||
-	    fstat(k->datfd, &st) < 0)
-		og_die("%s/%s:", s->path, file);
-	if (!S_ISREG(st.st_mode))
-		og_die("%s/%s: not a regular file", s->path, file);
-	if ((uint64_t)st.st_size < k->meta.data_end)
-		og_die("%s/%s: %lld bytes, shorter than the %llu its meta file"
-		    " counts: damaged", s->path, file, (long long)st.st_size,
-		    (unsigned long long)k->meta.data_end);
-	if ((uint64_t)st.st_size > k->meta.data_end &&
-	    ftruncate(k->datfd, (off_t)k->meta.data_end) < 0)
-		og_die("%s/%s: truncate:", s->path, file);
-}
-
-static void
-pwrite_all(int fd, const void *p, size_t n, uint64_t off, const char *what)
-{
-	const char *c = p;
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = pwrite(fd, c, n, (off_t)off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			og_die("%s: write error:", what);
-		}
-		c += w;
-		n -= w;
-		off += w;
-	}
-}
-
-static void
-pread_all(int fd, void *p, size_t n, uint64_t off, const char *what)
-{
-	char *c = p;
-	ssize_t r;
-
-	while (n > 0) {
-		if ((r = pread(fd, c, n, (off_t)off)) <= 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			og_die("%s: offset %llu: %s", what, (unsigned long long)off,
-			    r == 0 ? "truncated data file" : "read error");
-		}
-		c += r;
-		n -= r;
-		off += r;
-	}
-}
-
 static void
 emit(struct merge_out *o)
 {
-	struct og_packkey *k = o->k;
+	static struct og_buf encoded;
 	struct og_chunkref *r;
-	char what[4400];
 
 	if (o->n == 0)
 		return;
 	encoded.len = 0;
 	og_chunk_encode(&encoded, o->t, o->v, o->n);
-	snprintf(what, sizeof what, "%s/%s.dat", o->s->path, k->name);
-	pwrite_all(k->datfd, encoded.data, encoded.len, k->meta.data_end, what);
 	if (o->nrefs == o->cap) {
 		o->cap = o->cap ? o->cap * 2 : 16;
 		o->refs = og_reallocarray(o->refs, o->cap, sizeof *o->refs);
 	}
 	r = &o->refs[o->nrefs++];
-	r->offset = k->meta.data_end;
+	r->offset = og_keyfile_append(o->s, &o->k->f, encoded.data,
+	    encoded.len);
 	r->length = (uint32_t)encoded.len;
 	r->count = (uint32_t)o->n;
 	r->tmin = o->t[0];
 	r->tmax = o->t[o->n - 1];
 	r->crc = og_get_le32((unsigned char *)encoded.data + 36);
-	k->meta.data_end += encoded.len;
 	o->n = 0;
 }
 
@@ -131,51 +70,40 @@ put(struct merge_out *o, int64_t t, double v)
 		emit(o);
 }
 
-/* Reads and decodes chunk ref of key k, as og_chunk_decode_decimal does
- * (d and scale may be NULL); dies naming file and offset. */
-void
-og_pack_read_chunk(struct og_store *s, int fd, const char *name,
-    const struct og_chunkref *ref, int64_t *t, double *v, int64_t *d,
-    int *scale, size_t *n)
+/* Puts chunks [a, b) of k's index in place of the chunks out wrote. */
+static void
+swap_chunks(struct og_keymeta *m, size_t a, size_t b, struct merge_out *out)
 {
-	static struct og_buf raw, dec;
-	const char *err;
-	char what[4400];
-	int sc;
+	size_t j, dropped = b - a;
 
-	snprintf(what, sizeof what, "%s/%s.dat", s->path, name);
-	raw.len = 0;
-	if (raw.cap < ref->length) {
-		raw.cap = ref->length;
-		raw.data = og_realloc(raw.data, raw.cap);
+	if (m->nchunks - dropped + out->nrefs > m->cap) {
+		m->cap = m->nchunks - dropped + out->nrefs + m->cap / 2 + 8;
+		m->chunks = og_reallocarray(m->chunks, m->cap, sizeof *m->chunks);
 	}
-	pread_all(fd, raw.data, ref->length, ref->offset, what);
-	err = og_chunk_decode_decimal((unsigned char *)raw.data, ref->length,
-	    &dec, t, v, d, scale ? scale : &sc, n);
-	if (!err && (*n != ref->count || t[0] != ref->tmin))
-		err = "chunk does not match the index";
-	if (err)
-		og_die("%s: offset %llu: %s", what,
-		    (unsigned long long)ref->offset, err);
+	memmove(m->chunks + a + out->nrefs, m->chunks + b,
+	    (m->nchunks - b) * sizeof *m->chunks);
+	for (j = 0; j < out->nrefs; j++)
+		m->chunks[a + j] = out->refs[j];
+	m->nchunks = m->nchunks - dropped + out->nrefs;
 }
 
 /*
  * Merges n new records (times strictly increasing) into key k.
  */
-void
-og_pack_merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
+static void
+merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
     const double *v, size_t n)
 {
 	static int64_t old_t[OG_CHUNK_POINTS];
 	static double old_v[OG_CHUNK_POINTS];
 	static struct merge_out out;
-	struct og_keymeta *m = &k->meta;
-	size_t a, b, i, j, oldn = 0, oldi = 0, c, dropped;
+	struct og_keymeta *m = &k->f.meta;
+	size_t a, b, i, oldn = 0, oldi = 0, c;
 	uint64_t dead = 0;
 
 	if (n == 0)
 		return;
-	open_data(s, k);
+	og_keyfile_open_data(s, &k->f);
 	k->touched = 1;
 	for (a = 0; a < m->nchunks && m->chunks[a].tmax < t[0]; a++)
 		;
@@ -193,8 +121,8 @@ og_pack_merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
 	i = 0;
 	for (;;) {
 		if (oldi == oldn && c < b) {
-			og_pack_read_chunk(s, k->datfd, k->name, &m->chunks[c],
-			    old_t, old_v, NULL, NULL, &oldn);
+			og_keyfile_chunk(s, &k->f, c, old_t, old_v, NULL, NULL,
+			    &oldn);
 			dead += m->chunks[c].length;
 			oldi = 0;
 			c++;
@@ -212,72 +140,237 @@ og_pack_merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
 		}
 	}
 	emit(&out);
-	/* one descriptor at a time, however many keys a pack touches */
-	close(k->datfd);
-	k->datfd = -1;
-	dropped = b - a;
-	if (m->nchunks - dropped + out.nrefs > m->cap) {
-		m->cap = m->nchunks - dropped + out.nrefs + m->cap / 2 + 8;
-		m->chunks = og_reallocarray(m->chunks, m->cap, sizeof *m->chunks);
-	}
-	memmove(m->chunks + a + out.nrefs, m->chunks + b,
-	    (m->nchunks - b) * sizeof *m->chunks);
-	for (j = 0; j < out.nrefs; j++)
-		m->chunks[a + j] = out.refs[j];
-	m->nchunks = m->nchunks - dropped + out.nrefs;
+	og_keyfile_close_data(&k->f);
+	swap_chunks(m, a, b, &out);
 	m->dead += dead;
 }
 
-/*
- * Before commit: makes the key's data durable, first rewriting the data
- * file without its dead chunks when they take more room than is worth
- * keeping.  Returns whether NAME.dat.new was written.
- */
-int
-og_pack_finish(struct og_store *s, struct og_packkey *k)
+/* Stable merge sort of a key's buffer by time, then the last value of
+ * each time kept: the record written last wins. */
+static size_t
+sort_unique(int64_t *t, double *v, size_t n, int sorted)
 {
-	struct og_keymeta *m = &k->meta;
-	uint64_t live = m->data_end - m->dead, off = 0;
-	char file[1100], what[4400];
-	size_t i;
-	int fd, compact = m->dead > live / 8 + 16384;
+	int64_t *tt = sorted ? NULL : og_reallocarray(NULL, n, sizeof *tt);
+	double *vv = sorted ? NULL : og_reallocarray(NULL, n, sizeof *vv);
+	size_t width, i, j, out;
 
-	open_data(s, k);
-	if (!compact) {
-		snprintf(what, sizeof what, "%s/%s.dat", s->path, k->name);
-		if (fdatasync(k->datfd) < 0)
-			og_die("%s: fsync:", what);
-		close(k->datfd);
-		k->datfd = -1;
-		return 0;
-	}
-	snprintf(file, sizeof file, "%s.dat.new", k->name);
-	snprintf(what, sizeof what, "%s/%s", s->path, file);
-	if ((fd = openat(s->dirfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) < 0)
-		og_die("%s:", what);
-	for (i = 0; i < m->nchunks; i++) {
-		struct og_chunkref *r = &m->chunks[i];
+	for (width = 1; width < n && !sorted; width *= 2) {
+		for (i = 0; i < n; i += 2 * width) {
+			size_t lo = i, mid = i + width < n ? i + width : n;
+			size_t hi = i + 2 * width < n ? i + 2 * width : n;
+			size_t a = lo, b = mid, o = lo;
 
-		if (encoded.cap < r->length) {
-			encoded.cap = r->length;
-			encoded.data = og_realloc(encoded.data, encoded.cap);
+			while (a < mid || b < hi) {
+				if (b == hi || (a < mid && t[a] <= t[b])) {
+					tt[o] = t[a];
+					vv[o++] = v[a++];
+				} else {
+					tt[o] = t[b];
+					vv[o++] = v[b++];
+				}
+			}
 		}
-		pread_all(k->datfd, encoded.data, r->length, r->offset, what);
-		if (crc32(crc32(0, (unsigned char *)encoded.data, 36),
-		    (unsigned char *)encoded.data + OG_CHUNK_HEADER,
-		    r->length - OG_CHUNK_HEADER) != r->crc)
-			og_die("%s/%s.dat: offset %llu: checksum mismatch",
-			    s->path, k->name, (unsigned long long)r->offset);
-		pwrite_all(fd, encoded.data, r->length, off, what);
-		r->offset = off;
-		off += r->length;
+		memcpy(t, tt, n * sizeof *t);
+		memcpy(v, vv, n * sizeof *v);
 	}
-	if (fdatasync(fd) < 0 || close(fd) < 0)
-		og_die("%s: fsync:", what);
-	close(k->datfd);
-	k->datfd = -1;
-	m->data_end = off;
-	m->dead = 0;
-	return 1;
+	free(tt);
+	free(vv);
+	for (i = 0, out = 0; i < n; i = j) {
+		for (j = i + 1; j < n && t[j] == t[i]; j++)
+			;
+		t[out] = t[j - 1];
+		v[out++] = v[j - 1];
+	}
+	return out;
+}
+
+/* Adds a key's buffered records to its chunks and frees the buffer. */
+static void
+flush_key(struct og_pack *p, struct og_packkey *k)
+{
+	size_t n = k->n;
+
+	if (n == 0)
+		return;
+	n = sort_unique(k->t, k->v, n, k->sorted);
+	merge(&p->store, k, k->t, k->v, n);
+	p->buffered -= k->n;
+	k->n = 0;
+	k->sorted = 1;
+	if (k->cap > KEEP_BUFFER) {
+		free(k->t);
+		free(k->v);
+		k->t = NULL;
+		k->v = NULL;
+		k->cap = 0;
+	}
+}
+
+static void
+flush(struct og_pack *p)
+{
+	struct og_packkey *k;
+	size_t i;
+
+	for (i = 0; i < p->table_size; i++)
+		for (k = p->table[i]; k; k = k->next)
+			flush_key(p, k);
+}
+
+static uint64_t
+hash_key(const char *key, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (len--)
+		h = (h ^ (unsigned char)*key++) * 1099511628211ULL;
+	return h;
+}
+
+static void
+rehash(struct og_pack *p)
+{
+	struct og_packkey **old = p->table, *k, *next;
+	size_t i, oldsize = p->table_size;
+
+	p->table_size *= 2;
+	p->table = og_calloc(p->table_size, sizeof *p->table);
+	for (i = 0; i < oldsize; i++) {
+		for (k = old[i]; k; k = next) {
+			size_t j = hash_key(k->f.meta.key, k->f.meta.keylen) &
+			    (p->table_size - 1);
+
+			next = k->next;
+			k->next = p->table[j];
+			p->table[j] = k;
+		}
+	}
+	free(old);
+}
+
+static struct og_packkey *
+lookup(struct og_pack *p, const char *key, size_t len)
+{
+	struct og_packkey *k = p->last;
+	size_t j;
+
+	if (k && k->f.meta.keylen == len && memcmp(k->f.meta.key, key, len) == 0)
+		return k;
+	j = hash_key(key, len) & (p->table_size - 1);
+	for (k = p->table[j]; k; k = k->next)
+		if (k->f.meta.keylen == len && memcmp(k->f.meta.key, key, len) == 0)
+			return p->last = k;
+	k = og_calloc(1, sizeof *k);
+	k->sorted = 1;
+	if (og_keyfile_open(&p->store, &k->f, key, len, 0, NULL, 0) == 0)
+		k->committed_end = k->f.meta.data_end;
+	memcpy(k->f.meta.key, key, len);
+	k->f.meta.key[len] = '\0';
+	k->f.meta.keylen = len;
+	k->next = p->table[j];
+	p->table[j] = k;
+	if (++p->nkeys * 2 > p->table_size)
+		rehash(p);
+	return p->last = k;
+}
+
+/* Opens STORE for a pack, creating it if missing; one pack at a time. */
+void
+og_pack_begin(struct og_pack *p, const char *path)
+{
+	memset(p, 0, sizeof *p);
+	og_store_open(&p->store, path, 1);
+	p->table_size = 1024;
+	p->table = og_calloc(p->table_size, sizeof *p->table);
+}
+
+/*
+ * A key whose records come in time order is written a full chunk at a
+ * time; the rest wait until the buffer is full, so out-of-order input is
+ * merged in few large steps.
+ */
+void
+og_pack_add(struct og_pack *p, const struct og_record *r)
+{
+	struct og_packkey *k = lookup(p, r->key, r->keylen);
+
+	if (k->n == k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 256;
+		k->t = og_reallocarray(k->t, k->cap, sizeof *k->t);
+		k->v = og_reallocarray(k->v, k->cap, sizeof *k->v);
+	}
+	if (k->n > 0 && r->time < k->t[k->n - 1])
+		k->sorted = 0;
+	k->t[k->n] = r->time;
+	k->v[k->n++] = r->value;
+	p->buffered++;
+	if (k->sorted && k->n == OG_CHUNK_POINTS)
+		flush_key(p, k);
+	else if (p->buffered >= BUFFER_RECORDS)
+		flush(p);
+}
+
+static void
+free_keys(struct og_pack *p)
+{
+	struct og_packkey *k, *next;
+	size_t i;
+
+	for (i = 0; i < p->table_size; i++) {
+		for (k = p->table[i]; k; k = next) {
+			next = k->next;
+			og_keyfile_close(&k->f);
+			free(k->t);
+			free(k->v);
+			free(k);
+		}
+	}
+	free(p->table);
+	p->table = NULL;
+	p->last = NULL;
+}
+
+/* Adds what is buffered, makes every key's new records visible at once
+ * and ends the session. */
+void
+og_pack_commit(struct og_pack *p)
+{
+	struct og_keyfile **files;
+	struct og_packkey *k;
+	size_t i, n = 0;
+
+	flush(p);
+	files = og_calloc(p->nkeys + 1, sizeof *files);
+	for (i = 0; i < p->table_size; i++) {
+		for (k = p->table[i]; k; k = k->next) {
+			if (!k->touched)
+				continue;
+			og_keyfile_prepare(&p->store, &k->f);
+			files[n++] = &k->f;
+		}
+	}
+	p->committing = 1;
+	og_store_commit(&p->store, files, n);
+	free(files);
+	free_keys(p);
+	og_store_close(&p->store);
+}
+
+/*
+ * Takes back what a session that fails before its commit point wrote, so
+ * that a full disk does not stay full; for an exit handler.
+ */
+void
+og_pack_abort(struct og_pack *p)
+{
+	struct og_packkey *k;
+	size_t i;
+
+	if (p->committing || !p->table)
+		return;
+	for (i = 0; i < p->table_size; i++)
+		for (k = p->table[i]; k; k = k->next)
+			if (k->touched)
+				og_keyfile_take_back(&p->store, &k->f,
+				    k->committed_end);
 }

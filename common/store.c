@@ -12,7 +12,8 @@
  *
  * NAME is the key with every byte outside [0-9A-Za-z_-] written %XX, cut
  * into directory levels of 240 bytes for long keys: no key can reach
- * outside STORE or share a file with another key. */
+ * outside STORE or share a file with another key.  No other file knows
+ * these names: tools and packer.c reach a key's files through og_keyfile. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 #include "og.h"
 
 #define NAME_PART 240
+#define FILE_MAX 1100	/* NAME (3 bytes a key byte, and slashes) and suffix */
 #define META_MAGIC "OGm"
 #define META_HEADER 32
 #define META_ENTRY 40
@@ -39,8 +41,8 @@ plain_byte(int c)
 }
 
 /* The file name of a key, without suffix. */
-char *
-og_store_name(const char *key, size_t keylen)
+static char *
+store_name(const char *key, size_t keylen)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char *name = og_malloc(keylen * 3 + keylen * 3 / NAME_PART + 2), *p = name;
@@ -128,10 +130,10 @@ flock_or_die(struct og_store *s, int fd, int op)
 	}
 }
 
-void
-og_store_fsync_dir(struct og_store *s, const char *name)
+static void
+fsync_dir(struct og_store *s, const char *name)
 {
-	char dir[1024];
+	char dir[FILE_MAX];
 	const char *slash = strrchr(name, '/');
 	int fd;
 
@@ -151,7 +153,7 @@ og_store_fsync_dir(struct og_store *s, const char *name)
 static void
 roll_forward(struct og_store *s)
 {
-	char *buf = NULL, *line, *next, from[1100], to[1100];
+	char *buf = NULL, *line, *next, from[FILE_MAX], to[FILE_MAX];
 	struct stat st;
 	int fd;
 
@@ -188,12 +190,12 @@ roll_forward(struct og_store *s)
 		snprintf(to, sizeof to, "%s.meta", line);
 		if (renameat(s->dirfd, from, s->dirfd, to) < 0 && errno != ENOENT)
 			og_die("%s/%s:", s->path, from);
-		og_store_fsync_dir(s, line);
+		fsync_dir(s, line);
 	}
 	free(buf);
 	if (unlinkat(s->dirfd, ".og-journal", 0) < 0)
 		og_die("%s/.og-journal:", s->path);
-	og_store_fsync_dir(s, ".og-journal");
+	fsync_dir(s, ".og-journal");
 }
 
 /*
@@ -311,11 +313,11 @@ og_keymeta_parse(const unsigned char *b, size_t len, struct og_keymeta *m)
 
 /* Reads NAME.meta: 0, or -1 when the key has none yet; dies when damaged
  * unless why is given, where it says what is wrong (return -2). */
-int
-og_keymeta_read(struct og_store *s, const char *name, struct og_keymeta *m,
+static int
+read_meta(struct og_store *s, const char *name, struct og_keymeta *m,
     char *why, size_t whysize)
 {
-	char file[1100];
+	char file[FILE_MAX];
 	unsigned char *buf;
 	const char *err;
 	struct stat st;
@@ -348,28 +350,66 @@ og_keymeta_read(struct og_store *s, const char *name, struct og_keymeta *m,
 	return 0;
 }
 
-static void
-write_all_fd(int fd, const void *p, size_t n, const char *what)
+/* Writes all n bytes at off: 0, or -1 and errno. */
+static int
+write_at(int fd, const void *p, size_t n, uint64_t off)
 {
 	const char *c = p;
 	ssize_t w;
 
 	while (n > 0) {
-		if ((w = write(fd, c, n)) < 0) {
+		if ((w = pwrite(fd, c, n, (off_t)off)) < 0) {
 			if (errno == EINTR)
 				continue;
-			og_die("%s: write error:", what);
+			return -1;
 		}
 		c += w;
 		n -= w;
+		off += w;
 	}
+	return 0;
+}
+
+/* Reads all n bytes at off: NULL, or what went wrong. */
+static const char *
+read_at(int fd, void *p, size_t n, uint64_t off)
+{
+	char *c = p;
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = pread(fd, c, n, (off_t)off)) <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			return r == 0 ? "truncated data file" : "read error";
+		}
+		c += r;
+		n -= r;
+		off += r;
+	}
+	return NULL;
+}
+
+/* Reads chunk ref into raw and checks it: NULL, or what is wrong. */
+static const char *
+read_chunk_raw(int fd, const struct og_chunkref *ref, struct og_buf *raw)
+{
+	const char *err;
+
+	raw->len = 0;
+	og_buf_grow(raw, ref->length);
+	if ((err = read_at(fd, raw->data, ref->length, ref->offset)))
+		return err;
+	if (og_chunk_crc((unsigned char *)raw->data, ref->length) != ref->crc)
+		return "checksum mismatch";
+	return NULL;
 }
 
 /* Makes the directories a long key's name needs. */
-void
-og_store_mkdirs(struct og_store *s, const char *name)
+static void
+mkdirs(struct og_store *s, const char *name)
 {
-	char dir[1100];
+	char dir[FILE_MAX];
 	const char *p;
 
 	for (p = strchr(name, '/'); p; p = strchr(p + 1, '/')) {
@@ -379,14 +419,193 @@ og_store_mkdirs(struct og_store *s, const char *name)
 	}
 }
 
-/* Writes NAME.meta.new durably; og_store_commit puts it in place. */
+/*
+ * Opens a key: reads its index and, if data and it has chunks, opens its
+ * data file for reading.  Returns 0, or -1 when the store has no such key,
+ * or -2 and in why what is wrong (a writer dies instead).  The key's
+ * files are then f's, to be released by og_keyfile_close.
+ */
+int
+og_keyfile_open(struct og_store *s, struct og_keyfile *f, const char *key,
+    size_t keylen, int data, char *why, size_t whysize)
+{
+	char file[FILE_MAX];
+	int got;
+
+	memset(f, 0, sizeof *f);
+	f->fd = -1;
+	f->name = store_name(key, keylen);
+	got = read_meta(s, f->name, &f->meta, s->writer ? NULL : why, whysize);
+	if (got < 0)
+		return got;
+	if (f->meta.keylen != keylen || memcmp(f->meta.key, key, keylen) != 0) {
+		if (s->writer)
+			og_die("%s/%s.meta: holds key '%s', not the one its name"
+			    " says", s->path, f->name, f->meta.key);
+		snprintf(why, whysize, "%s/%s.meta: holds another key, '%s'",
+		    s->path, f->name, f->meta.key);
+		return -2;
+	}
+	if (!data || f->meta.nchunks == 0)
+		return 0;
+	snprintf(file, sizeof file, "%s.dat", f->name);
+	if ((f->fd = openat(s->dirfd, file, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(why, whysize, "%s/%s: %s", s->path, file,
+		    strerror(errno));
+		return -2;
+	}
+	return 0;
+}
+
 void
-og_keymeta_write_new(struct og_store *s, const char *name,
-    const struct og_keymeta *m)
+og_keyfile_close(struct og_keyfile *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->name);
+	free(f->meta.chunks);
+	memset(f, 0, sizeof *f);
+	f->fd = -1;
+}
+
+/* Checks chunks [from, to) of f against their checksums: NULL, or in why
+ * the first that is damaged, by file and offset. */
+const char *
+og_keyfile_verify(struct og_store *s, struct og_keyfile *f, size_t from,
+    size_t to, char *why, size_t whysize)
+{
+	static struct og_buf raw;
+	const char *err;
+	size_t c;
+
+	for (c = from; c < to; c++) {
+		if ((err = read_chunk_raw(f->fd, &f->meta.chunks[c], &raw))) {
+			snprintf(why, whysize, "%s/%s.dat: offset %llu: %s",
+			    s->path, f->name,
+			    (unsigned long long)f->meta.chunks[c].offset, err);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/* Reads and decodes chunk i of f as og_chunk_decode_decimal does (d and
+ * scale may be NULL); dies naming file and offset. */
+void
+og_keyfile_chunk(struct og_store *s, struct og_keyfile *f, size_t i,
+    int64_t *t, double *v, int64_t *d, int *scale, size_t *n)
+{
+	static struct og_buf raw, dec;
+	const struct og_chunkref *ref = &f->meta.chunks[i];
+	const char *err;
+	int sc;
+
+	raw.len = 0;
+	og_buf_grow(&raw, ref->length);
+	err = read_at(f->fd, raw.data, ref->length, ref->offset);
+	if (!err)
+		err = og_chunk_decode_decimal((unsigned char *)raw.data,
+		    ref->length, &dec, t, v, d, scale ? scale : &sc, n);
+	if (!err && (*n != ref->count || t[0] != ref->tmin))
+		err = "chunk does not match the index";
+	if (err)
+		og_die("%s/%s.dat: offset %llu: %s", s->path, f->name,
+		    (unsigned long long)ref->offset, err);
+}
+
+/* A writer opens f's data file to append to it, never through a symbolic
+ * link, checks it holds what the index says and cuts what a killed pack
+ * left after. */
+void
+og_keyfile_open_data(struct og_store *s, struct og_keyfile *f)
+{
+	char file[FILE_MAX];
+	struct stat st;
+	int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW;
+
+	if (f->fd >= 0)
+		return;
+	mkdirs(s, f->name);
+	snprintf(file, sizeof file, "%s.dat", f->name);
+	if (f->meta.data_end == 0)
+		flags |= O_CREAT;
+	if ((f->fd = openat(s->dirfd, file, flags, 0644)) < 0 ||
+	    fstat(f->fd, &st) < 0)
+		og_die("%s/%s:", s->path, file);
+	if (!S_ISREG(st.st_mode))
+		og_die("%s/%s: not a regular file", s->path, file);
+	if ((uint64_t)st.st_size < f->meta.data_end)
+		og_die("%s/%s: %lld bytes, shorter than the %llu its meta file"
+		    " counts: damaged", s->path, file, (long long)st.st_size,
+		    (unsigned long long)f->meta.data_end);
+	if ((uint64_t)st.st_size > f->meta.data_end &&
+	    ftruncate(f->fd, (off_t)f->meta.data_end) < 0)
+		og_die("%s/%s: truncate:", s->path, file);
+}
+
+/* One descriptor at a time, however many keys a pack touches. */
+void
+og_keyfile_close_data(struct og_keyfile *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* Appends n bytes to f's open data file; returns where they start. */
+uint64_t
+og_keyfile_append(struct og_store *s, struct og_keyfile *f, const void *p,
+    size_t n)
+{
+	uint64_t at = f->meta.data_end;
+
+	if (write_at(f->fd, p, n, at) < 0)
+		og_die("%s/%s.dat: write error:", s->path, f->name);
+	f->meta.data_end += n;
+	return at;
+}
+
+/* Rewrites f's data file as NAME.dat.new without its dead chunks. */
+static void
+compact(struct og_store *s, struct og_keyfile *f)
+{
+	static struct og_buf raw;
+	struct og_keymeta *m = &f->meta;
+	char file[FILE_MAX];
+	const char *err;
+	uint64_t off = 0;
+	size_t i;
+	int fd;
+
+	snprintf(file, sizeof file, "%s.dat.new", f->name);
+	if ((fd = openat(s->dirfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) < 0)
+		og_die("%s/%s:", s->path, file);
+	for (i = 0; i < m->nchunks; i++) {
+		struct og_chunkref *r = &m->chunks[i];
+
+		if ((err = read_chunk_raw(f->fd, r, &raw)))
+			og_die("%s/%s.dat: offset %llu: %s", s->path, f->name,
+			    (unsigned long long)r->offset, err);
+		if (write_at(fd, raw.data, r->length, off) < 0)
+			og_die("%s/%s: write error:", s->path, file);
+		r->offset = off;
+		off += r->length;
+	}
+	if (fdatasync(fd) < 0 || close(fd) < 0)
+		og_die("%s/%s: fsync:", s->path, file);
+	m->data_end = off;
+	m->dead = 0;
+	f->renewed = 1;
+}
+
+/* Writes NAME.meta.new durably; og_store_commit puts it in place. */
+static void
+write_meta_new(struct og_store *s, const char *name, const struct og_keymeta *m)
 {
 	size_t len = META_HEADER + m->keylen + m->nchunks * META_ENTRY + 4, i;
 	unsigned char *b = og_calloc(1, len), *e;
-	char file[1100];
+	char file[FILE_MAX];
 	int fd;
 
 	memcpy(b, META_MAGIC, 3);
@@ -413,10 +632,57 @@ og_keymeta_write_new(struct og_store *s, const char *name,
 	if ((fd = openat(s->dirfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0644)) < 0)
 		og_die("%s/%s:", s->path, file);
-	write_all_fd(fd, b, len, file);
+	if (write_at(fd, b, len, 0) < 0)
+		og_die("%s: write error:", file);
 	if (fsync(fd) < 0 || close(fd) < 0)
 		og_die("%s/%s: fsync:", s->path, file);
 	free(b);
+}
+
+/*
+ * Before commit: makes f's data durable, first rewriting the data file
+ * without its dead chunks when they take more room than is worth keeping,
+ * and writes its new index.
+ */
+void
+og_keyfile_prepare(struct og_store *s, struct og_keyfile *f)
+{
+	struct og_keymeta *m = &f->meta;
+	uint64_t live = m->data_end - m->dead;
+
+	og_keyfile_open_data(s, f);
+	if (m->dead > live / 8 + 16384)
+		compact(s, f);
+	else if (fdatasync(f->fd) < 0)
+		og_die("%s/%s.dat: fsync:", s->path, f->name);
+	og_keyfile_close_data(f);
+	write_meta_new(s, f->name, m);
+}
+
+/*
+ * A pack that fails before its commit point takes back what it wrote to
+ * f, so that a full disk does not stay full; after kill -9 the next pack
+ * of the key cuts it off instead.  end is the data end at the last commit.
+ */
+void
+og_keyfile_take_back(struct og_store *s, struct og_keyfile *f, uint64_t end)
+{
+	char file[FILE_MAX];
+	int fd;
+
+	snprintf(file, sizeof file, "%s.dat", f->name);
+	if (end == 0) {
+		unlinkat(s->dirfd, file, 0);
+	} else if ((fd = openat(s->dirfd, file, O_WRONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) >= 0) {
+		if (ftruncate(fd, (off_t)end) < 0)
+			og_warn("%s/%s: truncate:", s->path, file);
+		close(fd);
+	}
+	snprintf(file, sizeof file, "%s.dat.new", f->name);
+	unlinkat(s->dirfd, file, 0);
+	snprintf(file, sizeof file, "%s.meta.new", f->name);
+	unlinkat(s->dirfd, file, 0);
 }
 
 /*
@@ -425,7 +691,7 @@ og_keymeta_write_new(struct og_store *s, const char *name,
  * roll_forward if the pack dies among them.
  */
 void
-og_store_commit(struct og_store *s, char **names, const int *newdat, size_t n)
+og_store_commit(struct og_store *s, struct og_keyfile **f, size_t n)
 {
 	struct og_buf j = { 0 };
 	size_t i;
@@ -435,22 +701,23 @@ og_store_commit(struct og_store *s, char **names, const int *newdat, size_t n)
 		return;
 	og_buf_add(&j, "og-journal 1\n", 13);
 	for (i = 0; i < n; i++) {
-		og_buf_add(&j, names[i], strlen(names[i]));
-		og_buf_add(&j, newdat[i] ? "\tdat\n" : "\tmeta\n",
-		    newdat[i] ? 5 : 6);
+		og_buf_add(&j, f[i]->name, strlen(f[i]->name));
+		og_buf_add(&j, f[i]->renewed ? "\tdat\n" : "\tmeta\n",
+		    f[i]->renewed ? 5 : 6);
 	}
 	og_buf_add(&j, "end\n", 4);
 	if ((fd = openat(s->dirfd, ".og-journal.tmp",
 	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
 		og_die("%s/.og-journal.tmp:", s->path);
-	write_all_fd(fd, j.data, j.len, ".og-journal.tmp");
+	if (write_at(fd, j.data, j.len, 0) < 0)
+		og_die("%s: write error:", ".og-journal.tmp");
 	if (fsync(fd) < 0 || close(fd) < 0)
 		og_die("%s/.og-journal.tmp: fsync:", s->path);
 	free(j.data);
 	flock_or_die(s, s->lockfd, LOCK_EX);
 	if (renameat(s->dirfd, ".og-journal.tmp", s->dirfd, ".og-journal") < 0)
 		og_die("%s/.og-journal:", s->path);
-	og_store_fsync_dir(s, ".og-journal");
+	fsync_dir(s, ".og-journal");
 	roll_forward(s);
 	flock(s->lockfd, LOCK_UN);
 }
@@ -479,7 +746,7 @@ walk(struct og_store *s, const char *dir, struct og_storekey **keys,
 	if (fd < 0 || !(d = fdopendir(fd)))
 		og_die("%s/%s:", s->path, dir);
 	while ((de = readdir(d))) {
-		char name[1100];
+		char name[FILE_MAX];
 		size_t len = strlen(de->d_name);
 
 		if (de->d_name[0] == '.')
@@ -526,13 +793,20 @@ og_store_keys(struct og_store *s, size_t *n)
 	return keys;
 }
 
+/* Room for n more bytes. */
+void
+og_buf_grow(struct og_buf *b, size_t n)
+{
+	if (b->cap - b->len >= n)
+		return;
+	b->cap = b->len + n + b->cap / 2 + 256;
+	b->data = og_realloc(b->data, b->cap);
+}
+
 void
 og_buf_add(struct og_buf *b, const void *p, size_t n)
 {
-	if (b->cap - b->len < n) {
-		b->cap = b->len + n + b->cap / 2 + 256;
-		b->data = og_realloc(b->data, b->cap);
-	}
+	og_buf_grow(b, n);
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
 }

@@ -1,9 +1,7 @@
 /* og-unpack: print records from a store. */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "og.h"
 
@@ -20,9 +18,8 @@ static const char usage_text[] =
     "  -h  this help    -V  version\n";
 
 struct key {
-	struct og_keymeta meta;
-	char *name;
-	int fd, bad;
+	struct og_keyfile f;
+	int bad;
 	size_t first, last;	/* chunks overlapping [start, end) */
 	/* the decoded chunk a merge is reading */
 	int64_t *t, *d;
@@ -36,44 +33,23 @@ static int64_t start = INT64_MIN, end = INT64_MAX;
 static int has_end, has_start;	/* without -e even INT64_MAX is in range */
 static int stop_at_error, failed;
 
-static void
-damaged(struct key *k, const char *what, uint64_t offset)
-{
-	og_out_flush();
-	og_warn("%s/%s.dat: offset %llu: %s", store.path, k->name,
-	    (unsigned long long)offset, what);
-	k->bad = 1;
-	failed = 1;
-	if (stop_at_error) {
-		og_out_close();
-		exit(1);
-	}
-}
-
 /* Checks every chunk in range before any is printed, so a damaged key
  * prints nothing rather than a part. */
 static void
 verify(struct key *k)
 {
-	static struct og_buf raw;
-	size_t c;
+	char why[OG_STORE_WHY];
 
-	for (c = k->first; c < k->last && !k->bad; c++) {
-		struct og_chunkref *r = &k->meta.chunks[c];
-		ssize_t got;
-
-		if (raw.cap < r->length) {
-			raw.cap = r->length;
-			raw.data = og_realloc(raw.data, raw.cap);
-		}
-		got = pread(k->fd, raw.data, r->length, (off_t)r->offset);
-		if (got != (ssize_t)r->length)
-			damaged(k, got < 0 ? "read error" : "truncated data file",
-			    r->offset);
-		else if (crc32(crc32(0, (unsigned char *)raw.data, 36),
-		    (unsigned char *)raw.data + OG_CHUNK_HEADER,
-		    r->length - OG_CHUNK_HEADER) != r->crc)
-			damaged(k, "checksum mismatch", r->offset);
+	if (!og_keyfile_verify(&store, &k->f, k->first, k->last, why,
+	    sizeof why))
+		return;
+	og_out_flush();
+	og_warn("%s", why);
+	k->bad = 1;
+	failed = 1;
+	if (stop_at_error) {
+		og_out_close();
+		exit(1);
 	}
 }
 
@@ -88,8 +64,8 @@ load_chunk(struct key *k)
 		k->v = og_reallocarray(NULL, OG_CHUNK_POINTS, sizeof *k->v);
 		k->d = og_reallocarray(NULL, OG_CHUNK_POINTS, sizeof *k->d);
 	}
-	og_pack_read_chunk(&store, k->fd, k->name, &k->meta.chunks[k->next++],
-	    k->t, k->v, k->d, &k->scale, &k->n);
+	og_keyfile_chunk(&store, &k->f, k->next++, k->t, k->v, k->d, &k->scale,
+	    &k->n);
 	for (k->i = 0; k->i < k->n && k->t[k->i] < start; k->i++)
 		;
 	while (has_end && k->n > k->i && k->t[k->n - 1] >= end)
@@ -101,14 +77,14 @@ static void
 print_key(struct key *k)
 {
 	while (load_chunk(k))
-		og_out_records(k->meta.key, k->meta.keylen, k->t + k->i,
+		og_out_records(k->f.meta.key, k->f.meta.keylen, k->t + k->i,
 		    k->v + k->i, k->d + k->i, k->scale, k->n - k->i);
 }
 
 static void
 list_key(struct key *k)
 {
-	struct og_keymeta *m = &k->meta;
+	struct og_keymeta *m = &k->f.meta;
 	uint64_t count = 0;
 	char buf[32];
 	size_t i;
@@ -173,7 +149,8 @@ merge_keys(struct key *keys, size_t nkeys)
 	while (n > 0) {
 		struct key *k = heap[0];
 
-		og_out_record(k->meta.key, k->meta.keylen, k->t[k->i], k->v[k->i]);
+		og_out_record(k->f.meta.key, k->f.meta.keylen, k->t[k->i],
+		    k->v[k->i]);
 		k->i++;
 		if (!advance(k))
 			heap[0] = heap[--n];
@@ -254,49 +231,29 @@ main(int argc, char *argv[])
 	og_store_snapshot_begin(&store);
 	for (i = 0; i < nnames; i++) {
 		struct key *k = &keys[nkeys];
-		char why[4400], file[1100];
+		char why[OG_STORE_WHY];
 		int got;
 
-		k->name = og_store_name(names[i].key, names[i].keylen);
-		got = og_keymeta_read(&store, k->name, &k->meta, why, sizeof why);
-		if (got == -1) {
+		got = og_keyfile_open(&store, &k->f, names[i].key,
+		    names[i].keylen, !list, why, sizeof why);
+		if (got == 0) {
+			nkeys++;
+			continue;
+		}
+		og_keyfile_close(&k->f);
+		if (got == -1)
 			og_warn("%s: no such key", names[i].key);
-			failed = 1;
-			free(k->name);
-			continue;
-		}
-		if (got == -2 || k->meta.keylen != names[i].keylen ||
-		    memcmp(k->meta.key, names[i].key, names[i].keylen) != 0) {
-			if (got != -2)
-				snprintf(why, sizeof why, "%s/%s.meta: holds another"
-				    " key, '%s'", store.path, k->name, k->meta.key);
+		else
 			og_warn("%s", why);
-			failed = 1;
-			if (stop_at_error)
-				exit(1);
-			free(k->name);
-			continue;
-		}
-		snprintf(file, sizeof file, "%s.dat", k->name);
-		k->fd = -1;
-		if (k->meta.nchunks > 0 && !list &&
-		    (k->fd = openat(store.dirfd, file, O_RDONLY | O_CLOEXEC)) < 0) {
-			og_warn("%s/%s:", store.path, file);
-			failed = 1;
-			if (stop_at_error)
-				exit(1);
-			free(k->name);
-			free(k->meta.chunks);
-			memset(k, 0, sizeof *k);
-			continue;
-		}
-		nkeys++;
+		failed = 1;
+		if (got == -2 && stop_at_error)
+			exit(1);
 	}
 	og_store_snapshot_end(&store);
 
 	for (i = 0; i < nkeys; i++) {
 		struct key *k = &keys[i];
-		struct og_keymeta *m = &k->meta;
+		struct og_keymeta *m = &k->f.meta;
 
 		if (m->nchunks == 0)
 			continue;
@@ -319,15 +276,11 @@ main(int argc, char *argv[])
 		merge_keys(keys, nkeys);
 	og_out_close();
 	for (i = 0; i < nkeys; i++) {
-		if (keys[i].fd >= 0)
-			close(keys[i].fd);
-		free(keys[i].name);
-		free(keys[i].meta.chunks);
+		og_keyfile_close(&keys[i].f);
 		free(keys[i].t);
 		free(keys[i].v);
 		free(keys[i].d);
 	}
-	free(keys[nkeys].meta.chunks);	/* a slot a skipped key left */
 	free(keys);
 	free(names);
 	og_store_close(&store);
