@@ -31,6 +31,25 @@ void *og_realloc(void *p, size_t size);
 void *og_reallocarray(void *p, size_t n, size_t size);
 char *og_strdup(const char *s);
 
+/* table.c: og_hash is 64-bit FNV-1a.  An og_table finds item numbers
+ * (indices into the caller's array) by hash: og_table_next gives the items
+ * added with hash h, one a call, from *probe = 0 on, and 0 when there are
+ * no more; the caller tells a match from a collision.  A zeroed table is
+ * empty. */
+struct og_table_slot {
+	uint64_t hash;
+	size_t item;		/* the item + 1; 0 for an empty slot */
+};
+struct og_table {
+	struct og_table_slot *slot;
+	size_t mask, n;
+};
+uint64_t og_hash(const void *p, size_t len);
+int og_table_next(const struct og_table *t, uint64_t h, size_t *probe,
+    size_t *item);
+void og_table_add(struct og_table *t, uint64_t h, size_t item);
+void og_table_free(struct og_table *t);
+
 /* number.c: exact decimal <-> double.  Values print as the shortest decimal
  * that reads back to the same double, in the style of Python's repr():
  * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan", into OG_NUMBER_MAX
@@ -398,7 +417,6 @@ size_t og_body_write(char *data, size_t size, size_t n, void *body);
 struct og_series {
 	char *key;
 	size_t keylen;
-	uint64_t hash;
 	struct og_state *open;	/* sorted by start */
 	size_t nopen, capopen;
 	int64_t written;	/* buckets before this one are written */
@@ -418,13 +436,12 @@ struct og_series_set {
 	void (*emit)(void *ctx, struct og_series *k, struct og_state *s);
 	void (*opened)(void *ctx, struct og_series *k, int64_t start);
 	void *ctx;
-	struct og_series **table, **order, *last;
+	struct og_series **order, *last;	/* keys by first sample */
+	struct og_table table;	/* of order */
 	uint64_t run;		/* the record run whose key last is */
-	size_t cap, n;
+	size_t n;
 };
 void og_series_init(struct og_series_set *set);
-struct og_series *og_series_get(struct og_series_set *set, const char *key,
-    size_t len);
 void og_series_sample(struct og_series_set *set, struct og_record *r,
     const char *name, uintmax_t line);
 void og_series_state(struct og_series_set *set, struct og_record *r,
@@ -632,9 +649,10 @@ void og_sites_finish(struct og_sites *s, const struct og_agg *aggs,
 struct og_packkey;
 struct og_pack {
 	struct og_store store;
-	struct og_packkey **table, *last;
-	size_t table_size, nkeys, buffered;
-	int committing;
+	struct og_packkey **keys, *last;	/* keys by first record */
+	size_t nkeys, buffered;
+	struct og_table table;	/* of keys */
+	int open, committing;
 };
 void og_pack_begin(struct og_pack *p, const char *path);
 void og_pack_add(struct og_pack *p, const struct og_record *r);

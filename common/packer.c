@@ -23,7 +23,6 @@ struct og_packkey {
 	int64_t *t;
 	double *v;
 	size_t n, cap;
-	struct og_packkey *next;
 };
 
 struct merge_out {
@@ -209,57 +208,27 @@ flush_key(struct og_pack *p, struct og_packkey *k)
 static void
 flush(struct og_pack *p)
 {
-	struct og_packkey *k;
 	size_t i;
 
-	for (i = 0; i < p->table_size; i++)
-		for (k = p->table[i]; k; k = k->next)
-			flush_key(p, k);
-}
-
-static uint64_t
-hash_key(const char *key, size_t len)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	while (len--)
-		h = (h ^ (unsigned char)*key++) * 1099511628211ULL;
-	return h;
-}
-
-static void
-rehash(struct og_pack *p)
-{
-	struct og_packkey **old = p->table, *k, *next;
-	size_t i, oldsize = p->table_size;
-
-	p->table_size *= 2;
-	p->table = og_calloc(p->table_size, sizeof *p->table);
-	for (i = 0; i < oldsize; i++) {
-		for (k = old[i]; k; k = next) {
-			size_t j = hash_key(k->f.meta.key, k->f.meta.keylen) &
-			    (p->table_size - 1);
-
-			next = k->next;
-			k->next = p->table[j];
-			p->table[j] = k;
-		}
-	}
-	free(old);
+	for (i = 0; i < p->nkeys; i++)
+		flush_key(p, p->keys[i]);
 }
 
 static struct og_packkey *
 lookup(struct og_pack *p, const char *key, size_t len)
 {
 	struct og_packkey *k = p->last;
-	size_t j;
+	uint64_t h;
+	size_t probe = 0, i;
 
 	if (k && k->f.meta.keylen == len && memcmp(k->f.meta.key, key, len) == 0)
 		return k;
-	j = hash_key(key, len) & (p->table_size - 1);
-	for (k = p->table[j]; k; k = k->next)
+	h = og_hash(key, len);
+	while (og_table_next(&p->table, h, &probe, &i)) {
+		k = p->keys[i];
 		if (k->f.meta.keylen == len && memcmp(k->f.meta.key, key, len) == 0)
 			return p->last = k;
+	}
 	k = og_calloc(1, sizeof *k);
 	k->sorted = 1;
 	if (og_keyfile_open(&p->store, &k->f, key, len, 0, NULL, 0) == 0)
@@ -267,10 +236,9 @@ lookup(struct og_pack *p, const char *key, size_t len)
 	memcpy(k->f.meta.key, key, len);
 	k->f.meta.key[len] = '\0';
 	k->f.meta.keylen = len;
-	k->next = p->table[j];
-	p->table[j] = k;
-	if (++p->nkeys * 2 > p->table_size)
-		rehash(p);
+	p->keys = og_reallocarray(p->keys, p->nkeys + 1, sizeof *p->keys);
+	p->keys[p->nkeys] = k;
+	og_table_add(&p->table, h, p->nkeys++);
 	return p->last = k;
 }
 
@@ -280,8 +248,7 @@ og_pack_begin(struct og_pack *p, const char *path)
 {
 	memset(p, 0, sizeof *p);
 	og_store_open(&p->store, path, 1);
-	p->table_size = 1024;
-	p->table = og_calloc(p->table_size, sizeof *p->table);
+	p->open = 1;
 }
 
 /*
@@ -313,20 +280,17 @@ og_pack_add(struct og_pack *p, const struct og_record *r)
 static void
 free_keys(struct og_pack *p)
 {
-	struct og_packkey *k, *next;
 	size_t i;
 
-	for (i = 0; i < p->table_size; i++) {
-		for (k = p->table[i]; k; k = next) {
-			next = k->next;
-			og_keyfile_close(&k->f);
-			free(k->t);
-			free(k->v);
-			free(k);
-		}
+	for (i = 0; i < p->nkeys; i++) {
+		og_keyfile_close(&p->keys[i]->f);
+		free(p->keys[i]->t);
+		free(p->keys[i]->v);
+		free(p->keys[i]);
 	}
-	free(p->table);
-	p->table = NULL;
+	free(p->keys);
+	og_table_free(&p->table);
+	p->keys = NULL;
 	p->last = NULL;
 }
 
@@ -336,24 +300,22 @@ void
 og_pack_commit(struct og_pack *p)
 {
 	struct og_keyfile **files;
-	struct og_packkey *k;
 	size_t i, n = 0;
 
 	flush(p);
 	files = og_calloc(p->nkeys + 1, sizeof *files);
-	for (i = 0; i < p->table_size; i++) {
-		for (k = p->table[i]; k; k = k->next) {
-			if (!k->touched)
-				continue;
-			og_keyfile_prepare(&p->store, &k->f);
-			files[n++] = &k->f;
-		}
+	for (i = 0; i < p->nkeys; i++) {
+		if (!p->keys[i]->touched)
+			continue;
+		og_keyfile_prepare(&p->store, &p->keys[i]->f);
+		files[n++] = &p->keys[i]->f;
 	}
 	p->committing = 1;
 	og_store_commit(&p->store, files, n);
 	free(files);
 	free_keys(p);
 	og_store_close(&p->store);
+	p->open = 0;
 }
 
 /*
@@ -363,14 +325,12 @@ og_pack_commit(struct og_pack *p)
 void
 og_pack_abort(struct og_pack *p)
 {
-	struct og_packkey *k;
 	size_t i;
 
-	if (p->committing || !p->table)
+	if (p->committing || !p->open)
 		return;
-	for (i = 0; i < p->table_size; i++)
-		for (k = p->table[i]; k; k = k->next)
-			if (k->touched)
-				og_keyfile_take_back(&p->store, &k->f,
-				    k->committed_end);
+	for (i = 0; i < p->nkeys; i++)
+		if (p->keys[i]->touched)
+			og_keyfile_take_back(&p->store, &p->keys[i]->f,
+			    p->keys[i]->committed_end);
 }

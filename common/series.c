@@ -13,73 +13,38 @@
 
 #include "og.h"
 
-static uint64_t
-hash_key(const char *key, size_t len)
-{
-	uint64_t h = 1469598103934665603u;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)key[i]) * 1099511628211u;
-	return h;
-}
-
 void
 og_series_init(struct og_series_set *set)
 {
 	memset(set, 0, sizeof *set);
-	set->cap = 64;
-	set->table = og_calloc(set->cap, sizeof *set->table);
 }
 
-static void
-grow_table(struct og_series_set *set)
-{
-	struct og_series **old = set->table;
-	size_t oldcap = set->cap, i, j;
-
-	set->cap *= 2;
-	set->table = og_calloc(set->cap, sizeof *set->table);
-	for (i = 0; i < oldcap; i++) {
-		if (!old[i])
-			continue;
-		for (j = old[i]->hash & (set->cap - 1); set->table[j];
-		    j = (j + 1) & (set->cap - 1))
-			;
-		set->table[j] = old[i];
-	}
-	free(old);
-}
-
-struct og_series *
-og_series_get(struct og_series_set *set, const char *key, size_t len)
+static struct og_series *
+series_get(struct og_series_set *set, const char *key, size_t len)
 {
 	struct og_series *k = set->last;
 	uint64_t h;
-	size_t j;
+	size_t probe = 0, i;
 
 	set->run = 0;
 	if (k && k->keylen == len && memcmp(k->key, key, len) == 0)
 		return k;
-	h = hash_key(key, len);
-	for (j = h & (set->cap - 1); (k = set->table[j]);
-	    j = (j + 1) & (set->cap - 1))
-		if (k->hash == h && k->keylen == len &&
-		    memcmp(k->key, key, len) == 0)
+	h = og_hash(key, len);
+	while (og_table_next(&set->table, h, &probe, &i)) {
+		k = set->order[i];
+		if (k->keylen == len && memcmp(k->key, key, len) == 0)
 			return set->last = k;
+	}
 	k = og_calloc(1, sizeof *k);
 	k->key = og_malloc(len + 1);
 	memcpy(k->key, key, len);
 	k->key[len] = '\0';
 	k->keylen = len;
-	k->hash = h;
 	k->written = INT64_MIN;
 	k->reversible = -1;
-	set->table[j] = k;
 	set->order = og_reallocarray(set->order, set->n + 1, sizeof *set->order);
-	set->order[set->n++] = k;
-	if (2 * set->n > set->cap)
-		grow_table(set);
+	set->order[set->n] = k;
+	og_table_add(&set->table, h, set->n++);
 	return set->last = k;
 }
 
@@ -252,7 +217,7 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 	if (r->run && r->run == set->run)
 		k = set->last;
 	else
-		k = og_series_get(set, r->key, r->keylen);
+		k = series_get(set, r->key, r->keylen);
 	set->run = r->run;
 
 	if (set->counter) {
@@ -295,7 +260,7 @@ og_series_state(struct og_series_set *set, struct og_record *r,
 	int64_t start = r->time;
 
 	check_time(r, name, line);
-	k = og_series_get(set, r->key, r->keylen);
+	k = series_get(set, r->key, r->keylen);
 	if (set->profile ? start < 0 || start >= 86400 ||
 	    start % set->profile != 0 :
 	    og_interval_start(&set->iv, start) != start)
@@ -321,6 +286,6 @@ og_series_finish(struct og_series_set *set)
 		free(k);
 	}
 	free(set->order);
-	free(set->table);
+	og_table_free(&set->table);
 	memset(set, 0, sizeof *set);
 }

@@ -17,12 +17,6 @@ const char *const og_categories[OG_NCATEGORIES] = {
 /* Meters of these types feed the site metrics, so they need a category. */
 static const char *const energy_types[] = { "electricity", "gas", "water", "heat" };
 
-/* The duplicate check: sensor ids hashed to row index + 1, 0 being free. */
-struct seen {
-	size_t *slot;
-	size_t mask, used;
-};
-
 int
 og_category(const char *name)
 {
@@ -165,49 +159,19 @@ used_fields(const struct og_csv *c)
 	return n;
 }
 
-static size_t
-hash(const char *s)
-{
-	size_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-static size_t *
-slot_of(const struct seen *t, const struct og_sheet *s, const char *id)
-{
-	size_t i;
-
-	for (i = hash(id) & t->mask; t->slot[i]; i = (i + 1) & t->mask)
-		if (strcmp(s->rows[t->slot[i] - 1].val[s->sensor], id) == 0)
-			break;
-	return &t->slot[i];
-}
-
 /* The row index of an earlier sensor with the same id, or -1 after
- * remembering this one. */
+ * remembering this one in seen, a table of rows by sensor. */
 static long
-seen_before(struct seen *t, const struct og_sheet *s, size_t row)
+seen_before(struct og_table *seen, const struct og_sheet *s, size_t row)
 {
-	struct seen old = *t;
-	size_t i, *slot;
+	const char *id = s->rows[row].val[s->sensor];
+	uint64_t h = og_hash(id, strlen(id));
+	size_t probe = 0, i;
 
-	if (2 * (t->used + 1) > t->mask) {
-		t->mask = t->mask ? 2 * t->mask + 1 : 63;
-		t->slot = og_calloc(t->mask + 1, sizeof *t->slot);
-		for (i = 0; old.slot && i <= old.mask; i++)
-			if (old.slot[i])
-				*slot_of(t, s, s->rows[old.slot[i] - 1].val[s->sensor]) =
-				    old.slot[i];
-		free(old.slot);
-	}
-	slot = slot_of(t, s, s->rows[row].val[s->sensor]);
-	if (*slot)
-		return *slot - 1;
-	*slot = row + 1;
-	t->used++;
+	while (og_table_next(seen, h, &probe, &i))
+		if (strcmp(s->rows[i].val[s->sensor], id) == 0)
+			return i;
+	og_table_add(seen, h, row);
 	return -1;
 }
 
@@ -252,7 +216,7 @@ bad_key(char *why, size_t whysize, const char *what, const char *key)
 }
 
 static const char *
-check_row(struct og_sheet *s, struct seen *seen, char *why, size_t whysize)
+check_row(struct og_sheet *s, struct og_table *seen, char *why, size_t whysize)
 {
 	size_t r = s->nrows - 1;
 	const char *sensor = s->rows[r].val[s->sensor];
@@ -321,7 +285,7 @@ og_sheet_parse(struct og_sheet *s, const char *data, size_t len,
     uintmax_t *row, char *why, size_t whysize)
 {
 	struct og_csv c;
-	struct seen seen = { NULL, 0, 0 };
+	struct og_table seen = { 0 };
 	const char *err = NULL;
 	size_t n;
 	int r;
@@ -355,7 +319,7 @@ og_sheet_parse(struct og_sheet *s, const char *data, size_t len,
 		err = csv_error(s, &c, err, why, whysize);
 	}
 	og_csv_free(&c);
-	free(seen.slot);
+	og_table_free(&seen);
 	return err;
 }
 

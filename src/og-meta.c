@@ -44,7 +44,7 @@ static const char *sheet_name;
 static char *sheet_text;
 static int *columns;
 static struct site *site_list;
-static size_t *site_table;
+static struct og_table site_table;
 
 static void
 add(struct list *l, const char *s)
@@ -207,45 +207,37 @@ print_sensors(int header, int chosen)
 	}
 }
 
-static size_t
-hash(const char *s)
+/* The site named s, found through a hash table, so that many sites do not
+ * cost quadratic time; a new one is added as the nsites-th. */
+static struct site *
+site_of(const char *s, size_t *nsites)
 {
-	size_t h = 2166136261u;
+	uint64_t h = og_hash(s, strlen(s));
+	size_t probe = 0, i;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	while (og_table_next(&site_table, h, &probe, &i))
+		if (strcmp(site_list[i].name, s) == 0)
+			return &site_list[i];
+	site_list[*nsites].name = s;
+	og_table_add(&site_table, h, *nsites);
+	return &site_list[(*nsites)++];
 }
 
 /* SITE COUNT CATEGORIES, sites in the order they first appear, categories
- * in the order og_categories gives them.  Sites are found through a hash
- * table of their index + 1, so many sites do not cost quadratic time. */
+ * in the order og_categories gives them. */
 static void
 print_sites(int header)
 {
-	size_t mask = 63, nsites = 0, h, i, r;
+	size_t nsites = 0, i, r;
 	struct site *site;
 	char num[32];
 	int c, any;
 
-	while (mask < 2 * sheet.nrows)
-		mask = 2 * mask + 1;
-	site_table = og_calloc(mask + 1, sizeof *site_table);
 	site_list = og_calloc(sheet.nrows, sizeof *site_list);
 	for (r = 0; r < sheet.nrows; r++) {
-		const char *s = og_sheet_value(&sheet, r, sheet.site);
-
 		if (!selected(r))
 			continue;
-		for (h = hash(s) & mask; site_table[h] &&
-		    strcmp(site_list[site_table[h] - 1].name, s) != 0;
-		    h = (h + 1) & mask)
-			;
-		if (!site_table[h]) {
-			site_list[nsites].name = s;
-			site_table[h] = ++nsites;
-		}
-		site = &site_list[site_table[h] - 1];
+		site = site_of(og_sheet_value(&sheet, r, sheet.site), &nsites);
 		site->count++;
 		if ((c = og_category(og_sheet_value(&sheet, r,
 		    sheet.category))) >= 0)
@@ -346,7 +338,7 @@ main(int argc, char *argv[])
 	free(sheet_text);
 	free(columns);
 	free(site_list);
-	free(site_table);
+	og_table_free(&site_table);
 	free(categories.v);
 	free(sites.v);
 	free(types.v);
