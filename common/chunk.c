@@ -17,86 +17,31 @@
 
 #include "og.h"
 
+struct chunk_info {
+	uint32_t count;
+	int64_t tmin, tmax;
+	size_t length;
+};
+
 enum { TIMES_STEP_CHANGES = 0, TIMES_STEPS = 1, TIMES_GAPS = 2 };
 enum {
 	VALUES_PLANES = 0, VALUES_DECIMAL = 1, VALUES_DECIMAL_DELTA = 2,
 	VALUES_QUANTA = 3, VALUES_COUNTER = 4
 };
 
-static const double exact10[] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-};
 #define MAX_SCALE 9
 /* the most the columns of n records can take */
 #define RAW_BOUND(n) ((n) * 48 + 64)
+#define LEVEL 3		/* zstd's, for most columns */
 #define DEEP_LEVEL 15
 #define DEEP_BYTES 64	/* time frames over 1/64 byte a record go deep */
-
-int og_chunk_level = 3;
-
-static void
-put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = v, p[1] = v >> 8, p[2] = v >> 16, p[3] = v >> 24;
-}
-
-static void
-put_le64(unsigned char *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-uint32_t
-og_get_le32(const unsigned char *p)
-{
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-uint64_t
-og_get_le64(const unsigned char *p)
-{
-	return og_get_le32(p) | (uint64_t)og_get_le32(p + 4) << 32;
-}
-
-void
-og_put_le32(unsigned char *p, uint32_t v)
-{
-	put_le32(p, v);
-}
-
-void
-og_put_le64(unsigned char *p, uint64_t v)
-{
-	put_le64(p, v);
-}
-
-int
-og_get_long_varint(const unsigned char **pp, const unsigned char *end,
-    uint64_t *v)
-{
-	const unsigned char *p = *pp;
-	uint64_t x = 0;
-	int shift;
-
-	for (shift = 0; shift < 64 && p < end; shift += 7) {
-		x |= (uint64_t)(*p & 0x7f) << shift;
-		if (!(*p++ & 0x80)) {
-			*v = x;
-			*pp = p;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 static int
 is_decimal(double x, int s)
 {
-	double d = nearbyint(x * exact10[s]);
+	double d = nearbyint(x * og_pow10[s]);
 
-	return fabs(d) < 0x1p53 && d / exact10[s] == x &&
+	return fabs(d) < 0x1p53 && d / og_pow10[s] == x &&
 	    !(x == 0 && signbit(x));
 }
 
@@ -120,15 +65,6 @@ decimal_scale(const double *v, size_t n)
 }
 
 static void
-grow(struct og_buf *b, size_t need)
-{
-	if (b->cap - b->len >= need)
-		return;
-	b->cap = b->len + need + b->cap / 2 + 1024;
-	b->data = og_realloc(b->data, b->cap);
-}
-
-static void
 swap_bufs(struct og_buf *a, struct og_buf *b)
 {
 	struct og_buf t = *a;
@@ -147,7 +83,7 @@ compressor(int deep)
 		if (!(cctx[deep] = ZSTD_createCCtx()))
 			og_die("zstd: out of memory");
 		ZSTD_CCtx_setParameter(cctx[deep], ZSTD_c_compressionLevel,
-		    deep ? DEEP_LEVEL : og_chunk_level);
+		    deep ? DEEP_LEVEL : LEVEL);
 	}
 	return cctx[deep];
 }
@@ -168,7 +104,7 @@ compress_frame(struct og_buf *b, int deep, const char *src, size_t len,
 	size_t i, r, from = 0;
 
 	b->len = 0;
-	grow(b, ZSTD_compressBound(len));
+	og_buf_grow(b, ZSTD_compressBound(len));
 	out = (ZSTD_outBuffer){ b->data, b->cap, 0 };
 	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
 	ZSTD_CCtx_setPledgedSrcSize(cctx, len);
@@ -216,7 +152,7 @@ write_times(struct og_buf *b, int codec, uint64_t common, const int64_t *t,
 	uint64_t delta, prev_delta = 0;
 
 	b->len = 0;
-	grow(b, 20 * n + 40);
+	og_buf_grow(b, 20 * n + 40);
 	p = (unsigned char *)b->data;
 	*cut = 0;
 	/* steps in unsigned arithmetic: a chunk may span more than 2^63 s */
@@ -268,7 +204,7 @@ write_values(struct og_buf *b, const double *v, size_t n, int codec,
 	int64_t prev_d = 0, d;
 
 	b->len = 0;
-	grow(b, RAW_BOUND(n));
+	og_buf_grow(b, RAW_BOUND(n));
 	p = (unsigned char *)b->data;
 	for (i = 0; i < n; i++)
 		m += !isnan(v[i]);
@@ -298,7 +234,7 @@ write_values(struct og_buf *b, const double *v, size_t n, int codec,
 		for (i = 0; i < n; i++) {
 			if (isnan(v[i]))
 				continue;
-			d = (int64_t)nearbyint(v[i] * exact10[scale]);
+			d = (int64_t)nearbyint(v[i] * og_pow10[scale]);
 			p = og_put_varint(p, og_zigzag(codec == VALUES_DECIMAL_DELTA ?
 			    d - prev_d : d));
 			prev_d = d;
@@ -368,22 +304,22 @@ pack_chunk(struct og_buf *out, const struct times *tm, const int64_t *t,
 	ncut = write_values(&raw, v, n, codec, scale, g, cut);
 	compress_frame(&frame, 0, raw.data, raw.len, cut, ncut);
 	clen = tm->frame.len + frame.len;
-	grow(out, OG_CHUNK_HEADER + clen);
+	og_buf_grow(out, OG_CHUNK_HEADER + clen);
 	h = (unsigned char *)out->data + out->len;
 	memcpy(h + OG_CHUNK_HEADER, tm->frame.data, tm->frame.len);
 	memcpy(h + OG_CHUNK_HEADER + tm->frame.len, frame.data, frame.len);
 	memcpy(h, "OGc", 3);
 	h[3] = OG_CHUNK_VERSION;
-	put_le32(h + 4, (uint32_t)n);
-	put_le64(h + 8, (uint64_t)t[0]);
-	put_le64(h + 16, (uint64_t)t[n - 1]);
+	og_put_le32(h + 4, (uint32_t)n);
+	og_put_le64(h + 8, (uint64_t)t[0]);
+	og_put_le64(h + 16, (uint64_t)t[n - 1]);
 	h[24] = tm->codec;
 	h[25] = codec;
 	h[26] = scale < 0 ? 0 : scale;
 	h[27] = 0;
-	put_le32(h + 28, (uint32_t)clen);
-	put_le32(h + 32, (uint32_t)(tm->raw.len + raw.len));
-	put_le32(h + 36, og_chunk_crc(h, OG_CHUNK_HEADER + clen));
+	og_put_le32(h + 28, (uint32_t)clen);
+	og_put_le32(h + 32, (uint32_t)(tm->raw.len + raw.len));
+	og_put_le32(h + 36, og_chunk_crc(h, OG_CHUNK_HEADER + clen));
 	return OG_CHUNK_HEADER + clen;
 }
 
@@ -430,7 +366,7 @@ og_chunk_encode(struct og_buf *out, const int64_t *t, const double *v,
 
 			if (isnan(v[i]))
 				continue;
-			d = (int64_t)nearbyint(v[i] * exact10[scale]);
+			d = (int64_t)nearbyint(v[i] * og_pow10[scale]);
 			abs_bytes += og_varint_len(og_zigzag(d));
 			delta_bytes += og_varint_len(og_zigzag(d - prev));
 			prev = d;
@@ -472,8 +408,8 @@ og_chunk_crc(const unsigned char *c, size_t len)
 
 /* Checks a chunk header; fills count, first and last time and the total
  * chunk length.  Returns NULL or what is wrong. */
-const char *
-og_chunk_header(const unsigned char *h, size_t len, struct og_chunk_info *ci)
+static const char *
+chunk_header(const unsigned char *h, size_t len, struct chunk_info *ci)
 {
 	if (len < OG_CHUNK_HEADER)
 		return "truncated chunk header";
@@ -556,7 +492,7 @@ og_chunk_decode_decimal(const unsigned char *c, size_t len,
     struct og_buf *scratch, int64_t *t, double *v, int64_t *dec, int *scalep,
     size_t *count)
 {
-	struct og_chunk_info ci;
+	struct chunk_info ci;
 	const char *err;
 	const unsigned char *p, *end;
 	size_t n, i, rawlen, clen, got, nans, m, j;
@@ -564,7 +500,7 @@ og_chunk_decode_decimal(const unsigned char *c, size_t len,
 	int codec, scale;
 	int64_t d = 0;
 
-	if ((err = og_chunk_header(c, len, &ci)))
+	if ((err = chunk_header(c, len, &ci)))
 		return err;
 	if (ci.length > len)
 		return "truncated chunk";
@@ -580,7 +516,7 @@ og_chunk_decode_decimal(const unsigned char *c, size_t len,
 	    VALUES_COUNTER) || scale > MAX_SCALE || rawlen > RAW_BOUND(n))
 		return "bad chunk codec";
 	scratch->len = 0;
-	grow(scratch, rawlen + 1);
+	og_buf_grow(scratch, rawlen + 1);
 	got = ZSTD_decompress(scratch->data, rawlen + 1, c + OG_CHUNK_HEADER,
 	    clen);
 	if (ZSTD_isError(got) || got != rawlen)
@@ -629,7 +565,7 @@ og_chunk_decode_decimal(const unsigned char *c, size_t len,
 			d = codec == VALUES_DECIMAL_DELTA ?
 			    (int64_t)((uint64_t)d + (uint64_t)og_unzigzag(u)) :
 			    og_unzigzag(u);
-			v[i] = (double)d / exact10[scale];
+			v[i] = (double)d / og_pow10[scale];
 			if (dec)
 				dec[i] = d;
 		}

@@ -70,17 +70,3 @@ og_version(void)
 	printf("%s (og) %s\n", argv0, OG_VERSION);
 	exit(0);
 }
-
-/* -h prints the whole text to stdout; a usage error prints its first
- * line (the synopsis) to stderr. */
-void
-og_usage(const char *text, int status)
-{
-	if (status == 0) {
-		fputs(text, stdout);
-		og_out_close();
-		exit(0);
-	}
-	fprintf(stderr, "%.*s", (int)(strcspn(text, "\n") + 1), text);
-	exit(status);
-}

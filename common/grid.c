@@ -58,12 +58,8 @@ set_exp(struct og_grid *g, int e)
 static void
 set_quantum(struct og_grid *g, int s)
 {
-	static const double exact10[] = {
-		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-	};
-
 	g->s = s;
-	g->step = s == NO_QUANTUM ? 1 : ldexp(1, g->e) / exact10[s];
+	g->step = s == NO_QUANTUM ? 1 : ldexp(1, g->e) / og_pow10[s];
 }
 
 /* The X giving exactly v, looked for next to v's own scaled value. */

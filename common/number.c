@@ -18,7 +18,8 @@ typedef __int128 i128;
 
 #define TWO53 9007199254740992.0
 
-static const double exact10[] = {
+/* 10^0 to 10^22, each exact as a double */
+const double og_pow10[OG_POW10_EXACT + 1] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
@@ -169,12 +170,12 @@ parse_general(const char *s, size_t len, double *v)
 	if (m <= (uint64_t)1 << 53 && exp10 >= -22 && exp10 <= 22) {
 		double x = (double)m;
 
-		x = exp10 < 0 ? x / exact10[-exp10] : x * exact10[exp10];
+		x = exp10 < 0 ? x / og_pow10[-exp10] : x * og_pow10[exp10];
 		*v = neg ? -x : x;
 		return 0;
 	}
 	if (exp10 < 0 && exp10 >= -21) {
-		double x = (double)m / exact10[-exp10], up = x, down = x;
+		double x = (double)m / og_pow10[-exp10], up = x, down = x;
 		int i;
 
 		for (i = 0; i < 3; i++) {
@@ -268,7 +269,7 @@ og_scan_value(const char *p, const char *end, double *v)
 		return NULL;
 	n = n * pow10_u64[d] + frac;
 	if (n <= (uint64_t)1 << 53)
-		x = (double)n / exact10[d];
+		x = (double)n / og_pow10[d];
 	else
 		x = divide_pow10(n, d);
 	*v = *sign == '-' ? -x : x;
@@ -443,13 +444,13 @@ shortest_fixed(double v, uint64_t *n_out, int *d_out)
 	if (v >= 1) {
 		/* 10^(intdigits-1) <= v < 10^intdigits, from the binary exponent */
 		intdigits = ((52 - k) * 1233 >> 12) + 1;
-		if (intdigits < 17 && v >= exact10[intdigits])
+		if (intdigits < 17 && v >= og_pow10[intdigits])
 			intdigits++;
-		if (intdigits > 1 && v < exact10[intdigits - 1])
+		if (intdigits > 1 && v < og_pow10[intdigits - 1])
 			intdigits--;
 	} else {
 		for (intdigits = 0; intdigits > -3 &&
-		    v < 1 / exact10[1 - intdigits]; intdigits--)
+		    v < 1 / og_pow10[1 - intdigits]; intdigits--)
 			;
 	}
 	d0 = 17 - intdigits;
@@ -528,20 +529,20 @@ og_format_value(char *buf, double v)
 	    fabs(scaled4 - (double)(uint64_t)(scaled4 + 0.5)) > 1e-3)
 		goto full;
 	for (d = 1; d <= 4; d++) {
-		double scaled = v * exact10[d];
+		double scaled = v * og_pow10[d];
 
 		/* below 2^52 a decimal of d places that reads back is the
 		 * only one, so the rounding of scaled cannot pick a worse one */
 		if (scaled >= TWO53 / 2)
 			break;
 		n = (uint64_t)(scaled + 0.5);
-		if ((double)n / exact10[d] == v)
+		if ((double)n / og_pow10[d] == v)
 			goto found;
-		if (n > 0 && (double)(n - 1) / exact10[d] == v) {
+		if (n > 0 && (double)(n - 1) / og_pow10[d] == v) {
 			n--;
 			goto found;
 		}
-		if ((double)(n + 1) / exact10[d] == v) {
+		if ((double)(n + 1) / og_pow10[d] == v) {
 			n++;
 			goto found;
 		}

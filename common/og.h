@@ -22,7 +22,6 @@ void og_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void og_usage_error(const char *fmt, ...)
     __attribute__((noreturn, format(printf, 1, 2)));
 void og_version(void) __attribute__((noreturn));
-void og_usage(const char *text, int status) __attribute__((noreturn));
 
 /* alloc.c: allocation that never returns NULL. */
 void *og_malloc(size_t size);
@@ -70,6 +69,8 @@ int og_parse_int64(const char *s, size_t len, int64_t *v);
 size_t og_format_int64(char *buf, int64_t v);
 size_t og_format_decimal(char *buf, int64_t d, int s);
 extern const char og_digit_pairs[200];	/* "00" to "99" */
+#define OG_POW10_EXACT 22
+extern const double og_pow10[OG_POW10_EXACT + 1];	/* 10^i, exact */
 
 static inline void
 og_put_digits(char *buf, uint32_t n, int count)
@@ -133,7 +134,9 @@ int og_read_record(struct og_reader *rd, struct og_record *r);
 char *og_read_line(struct og_reader *rd, size_t *len);
 int og_key_valid(const char *key, size_t len);
 
-/* output.c: buffered stdout; a failed write is fatal, not silent. */
+/* output.c: buffered stdout; a failed write is fatal, not silent.
+ * og_usage prints the whole help text to stdout and exits 0 (status 0), or
+ * its first line, the synopsis, to stderr and exits status. */
 extern int og_iso_times;	/* -T: print times as local ISO 8601 */
 void og_out(const void *p, size_t n);
 void og_out_str(const char *s);
@@ -145,6 +148,7 @@ void og_out_records(const char *key, size_t keylen, const int64_t *t,
     const double *v, const int64_t *d, int scale, size_t n);
 void og_out_flush(void);
 void og_out_close(void);
+void og_usage(const char *text, int status) __attribute__((noreturn));
 
 /* interval.c: buckets of fixed length aligned to the epoch (Ns Nmin Nh) or
  * calendar buckets starting at local midnight (Nd, Nw from Monday, Nmo,
@@ -247,8 +251,21 @@ struct og_sensor *og_meta_find(struct og_meta *m, const char *key,
     size_t keylen);
 void og_meta_free(struct og_meta *m);
 
-/* varints: LEB128, with zigzag for signed values; inline for the decoders'
- * inner loops, but for the rare long ones (in chunk.c). */
+/* bytes.c: the bytes the store's formats are made of.  An og_buf grows as
+ * it is added to; integers are little-endian; varints are LEB128, with
+ * zigzag for signed values, inline for the decoders' inner loops but for
+ * the rare long ones. */
+struct og_buf {
+	char *data;
+	size_t len, cap;
+};
+void og_buf_grow(struct og_buf *b, size_t n);
+void og_buf_add(struct og_buf *b, const void *p, size_t n);
+uint32_t og_get_le32(const unsigned char *p);
+uint64_t og_get_le64(const unsigned char *p);
+void og_put_le32(unsigned char *p, uint32_t v);
+void og_put_le64(unsigned char *p, uint64_t v);
+
 static inline uint64_t
 og_zigzag(int64_t v)
 {
@@ -302,29 +319,13 @@ og_varint_len(uint64_t v)
 #define OG_CHUNK_VERSION 2
 #define OG_CHUNK_HEADER 40
 #define OG_CHUNK_POINTS 16384
-struct og_buf {
-	char *data;
-	size_t len, cap;
-};
-struct og_chunk_info {
-	uint32_t count;
-	int64_t tmin, tmax;
-	size_t length;
-};
-extern int og_chunk_level;
 void og_chunk_encode(struct og_buf *out, const int64_t *t, const double *v,
     size_t n);
-const char *og_chunk_header(const unsigned char *h, size_t len,
-    struct og_chunk_info *ci);
 const char *og_chunk_decode(const unsigned char *c, size_t len,
     struct og_buf *scratch, int64_t *t, double *v, size_t *count);
 const char *og_chunk_decode_decimal(const unsigned char *c, size_t len,
     struct og_buf *scratch, int64_t *t, double *v, int64_t *d, int *scale,
     size_t *count);
-uint32_t og_get_le32(const unsigned char *p);
-uint64_t og_get_le64(const unsigned char *p);
-void og_put_le32(unsigned char *p, uint32_t v);
-void og_put_le64(unsigned char *p, uint64_t v);
 uint32_t og_chunk_crc(const unsigned char *c, size_t len);
 
 /* grid.c: doubles computed from a counter, coded on their grid. */
@@ -616,8 +617,6 @@ void og_keyfile_prepare(struct og_store *s, struct og_keyfile *f);
 void og_keyfile_take_back(struct og_store *s, struct og_keyfile *f,
     uint64_t end);
 void og_store_commit(struct og_store *s, struct og_keyfile **f, size_t n);
-void og_buf_grow(struct og_buf *b, size_t n);
-void og_buf_add(struct og_buf *b, const void *p, size_t n);
 
 /* site.c: site metrics.  Per site and bucket, each term of an expression
  * is the sum of the site's sensors of its category (0 if it has none); a

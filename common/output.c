@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -201,4 +202,18 @@ og_out_close(void)
 	og_out_flush();
 	if (fflush(stdout) == EOF || ferror(stdout))
 		og_die("<stdout>: write error:");
+}
+
+/* -h prints the whole text to stdout; a usage error prints its first
+ * line (the synopsis) to stderr. */
+void
+og_usage(const char *text, int status)
+{
+	if (status == 0) {
+		fputs(text, stdout);
+		og_out_close();
+		exit(0);
+	}
+	fprintf(stderr, "%.*s", (int)(strcspn(text, "\n") + 1), text);
+	exit(status);
 }

@@ -792,21 +792,3 @@ og_store_keys(struct og_store *s, size_t *n)
 		qsort(keys, *n, sizeof *keys, og_storekey_compare);
 	return keys;
 }
-
-/* Room for n more bytes. */
-void
-og_buf_grow(struct og_buf *b, size_t n)
-{
-	if (b->cap - b->len >= n)
-		return;
-	b->cap = b->len + n + b->cap / 2 + 256;
-	b->data = og_realloc(b->data, b->cap);
-}
-
-void
-og_buf_add(struct og_buf *b, const void *p, size_t n)
-{
-	og_buf_grow(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-}
