@@ -141,56 +141,314 @@ common_step(const int64_t *t, size_t n)
 	return votes > (n - 1) / 2 ? step : 0;
 }
 
+/*
+ * The codecs.  A time codec writes the steps between n times (t[0] is in
+ * the header) from p on, the first zstd block of the column to start at
+ * *cut (0 for none), and returns where it stopped, or NULL where it does
+ * not apply; its reader reads them back into t from t[0] on.  A value
+ * codec writes the m values of v that are not nan and their reader puts
+ * them back between the nans already in v; one that does not read
+ * decimals sets *scale, the header's, to -1.  Steps are unsigned: a chunk
+ * may span more than 2^63 s, and sums of damaged input must not overflow.
+ * A codec is one entry of its table, indexed by the id the chunk header
+ * gives; version is the chunk version that brought it.
+ */
+struct times_codec {
+	int version, changes;
+	unsigned char *(*write)(unsigned char *p, const unsigned char *start,
+	    const int64_t *t, size_t n, uint64_t common, int changes,
+	    size_t *cut);
+	const char *(*read)(const unsigned char **pp, const unsigned char *end,
+	    int64_t *t, size_t n, int changes);
+};
+
+struct values {
+	const double *v;
+	size_t n, m;		/* values, of them not nan */
+	int scale;
+	const struct og_grid *g;
+};
+
+struct values_codec {
+	int version, arg;
+	unsigned char *(*write)(const struct values *c, int arg,
+	    unsigned char *p, const unsigned char *start, size_t *cut,
+	    size_t *ncut);
+	const char *(*read)(const unsigned char **pp, const unsigned char *end,
+	    double *v, size_t n, size_t m, int arg, int *scale, int64_t *dec);
+};
+
+static uint64_t
+step(const int64_t *t, size_t i)
+{
+	return (uint64_t)t[i] - (uint64_t)t[i - 1];
+}
+
+/* Each step (pulses: 28, 29, 29, ... s), or each change of step (regular
+ * times: all 0). */
+static unsigned char *
+write_steps(unsigned char *p, const unsigned char *start, const int64_t *t,
+    size_t n, uint64_t common, int changes, size_t *cut)
+{
+	uint64_t prev = 0, d;
+	size_t i;
+
+	(void)start, (void)common;
+	*cut = 0;
+	for (i = 1; i < n; i++) {
+		d = step(t, i);
+		p = og_put_varint(p, changes ? og_zigzag((int64_t)(d - prev)) :
+		    d);
+		prev = d;
+	}
+	return p;
+}
+
+static const char *
+read_steps(const unsigned char **pp, const unsigned char *end, int64_t *t,
+    size_t n, int changes)
+{
+	const unsigned char *p = *pp;
+	uint64_t u, delta = 0;
+	size_t i;
+
+	for (i = 1; i < n; i++) {
+		if (og_get_varint(&p, end, &u) < 0)
+			return "bad time column";
+		delta = changes ? delta + (uint64_t)og_unzigzag(u) : u;
+		t[i] = (int64_t)((uint64_t)t[i - 1] + delta);
+		if (t[i] <= t[i - 1])
+			return "times not increasing";
+	}
+	*pp = p;
+	return NULL;
+}
+
+/* Bursts at one common step between pauses (gas): the common step, where
+ * the other steps are, and how they differ from it. */
+static unsigned char *
+write_gaps(unsigned char *p, const unsigned char *start, const int64_t *t,
+    size_t n, uint64_t common, int changes, size_t *cut)
+{
+	size_t i, gaps = 0, last = 0;
+
+	(void)changes;
+	if (common == 0)
+		return NULL;
+	for (i = 1; i < n; i++)
+		gaps += step(t, i) != common;
+	p = og_put_varint(p, common);
+	p = og_put_varint(p, gaps);
+	for (i = 1; i < n; i++) {
+		if (step(t, i) != common) {
+			p = og_put_varint(p, i - 1 - last);
+			last = i - 1;
+		}
+	}
+	*cut = p - start;
+	for (i = 1; i < n; i++) {
+		uint64_t d = step(t, i);
+
+		if (d != common)
+			p = og_put_varint(p, og_zigzag((int64_t)(d - common)));
+	}
+	return p;
+}
+
+static const char *
+read_gaps(const unsigned char **pp, const unsigned char *end, int64_t *t,
+    size_t n, int changes)
+{
+	static uint32_t gap_at[OG_CHUNK_POINTS];
+	const unsigned char *p = *pp;
+	uint64_t u, delta, common, gaps;
+	size_t i, k;
+
+	(void)changes;
+	if (og_get_varint(&p, end, &common) < 0 ||
+	    og_get_varint(&p, end, &gaps) < 0 || gaps > n - 1)
+		return "bad time column";
+	for (k = 0; k < gaps; k++) {
+		if (og_get_varint(&p, end, &u) < 0 || (k > 0 && u == 0) ||
+		    u > n - 2 - (k ? gap_at[k - 1] : 0))
+			return "bad time column";
+		gap_at[k] = (k ? gap_at[k - 1] : 0) + (uint32_t)u;
+	}
+	for (i = 1, k = 0; i < n; i++) {
+		delta = common;
+		if (k < gaps && gap_at[k] == i - 1) {
+			if (og_get_varint(&p, end, &u) < 0)
+				return "bad time column";
+			delta += (uint64_t)og_unzigzag(u);
+			k++;
+		}
+		t[i] = (int64_t)((uint64_t)t[i - 1] + delta);
+		if (t[i] <= t[i - 1])
+			return "times not increasing";
+	}
+	*pp = p;
+	return NULL;
+}
+
+/* The 8 bytes of each double, in 8 planes m bytes apart, each its own
+ * zstd block. */
+static unsigned char *
+write_planes(const struct values *c, int arg, unsigned char *p,
+    const unsigned char *start, size_t *cut, size_t *ncut)
+{
+	size_t i, j, k;
+	uint64_t u;
+
+	(void)arg, (void)start;
+	for (k = 1; k < 8 && c->m > 0; k++)
+		cut[(*ncut)++] = k * c->m;
+	for (i = 0, j = 0; i < c->n; i++) {
+		if (isnan(c->v[i]))
+			continue;
+		memcpy(&u, &c->v[i], 8);
+		for (k = 0; k < 8; k++)
+			p[k * c->m + j] = (unsigned char)(u >> (8 * k));
+		j++;
+	}
+	return p + 8 * c->m;
+}
+
+/* The 8 bytes of a double from planes m apart, the low one first;
+ * spelled out, as a loop of 8 costs more than the bytes. */
+static uint64_t
+from_planes(const unsigned char *p, size_t m)
+{
+	return (uint64_t)p[0] | (uint64_t)p[m] << 8 |
+	    (uint64_t)p[2 * m] << 16 | (uint64_t)p[3 * m] << 24 |
+	    (uint64_t)p[4 * m] << 32 | (uint64_t)p[5 * m] << 40 |
+	    (uint64_t)p[6 * m] << 48 | (uint64_t)p[7 * m] << 56;
+}
+
+static const char *
+read_planes(const unsigned char **pp, const unsigned char *end, double *v,
+    size_t n, size_t m, int arg, int *scale, int64_t *dec)
+{
+	size_t i, j;
+	uint64_t u;
+
+	(void)arg, (void)dec;
+	*scale = -1;
+	if ((size_t)(end - *pp) != 8 * m)
+		return "bad value column";
+	for (i = 0, j = 0; i < n; i++) {
+		if (isnan(v[i]))
+			continue;
+		u = from_planes(*pp + j, m);
+		memcpy(&v[i], &u, 8);
+		j++;
+	}
+	*pp += 8 * m;
+	return NULL;
+}
+
+/* Decimals D / 10^scale: D, or with delta the change of D, as zigzag
+ * varints. */
+static unsigned char *
+write_decimal(const struct values *c, int delta, unsigned char *p,
+    const unsigned char *start, size_t *cut, size_t *ncut)
+{
+	int64_t prev = 0, d;
+	size_t i;
+
+	(void)start, (void)cut, (void)ncut;
+	for (i = 0; i < c->n; i++) {
+		if (isnan(c->v[i]))
+			continue;
+		d = (int64_t)nearbyint(c->v[i] * og_pow10[c->scale]);
+		p = og_put_varint(p, og_zigzag(delta ? d - prev : d));
+		prev = d;
+	}
+	return p;
+}
+
+static const char *
+read_decimal(const unsigned char **pp, const unsigned char *end, double *v,
+    size_t n, size_t m, int delta, int *scale, int64_t *dec)
+{
+	int64_t d = 0;
+	uint64_t u;
+	size_t i;
+
+	(void)m;
+	for (i = 0; i < n; i++) {
+		if (isnan(v[i]))
+			continue;
+		if (og_get_varint(pp, end, &u) < 0)
+			return "bad value column";
+		d = delta ? (int64_t)((uint64_t)d + (uint64_t)og_unzigzag(u)) :
+		    og_unzigzag(u);
+		v[i] = (double)d / og_pow10[*scale];
+		if (dec)
+			dec[i] = d;
+	}
+	return NULL;
+}
+
+/* Doubles on a counter's grid, as quanta or as the counter: grid.c. */
+static unsigned char *
+write_grid(const struct values *c, int how, unsigned char *p,
+    const unsigned char *start, size_t *cut, size_t *ncut)
+{
+	return og_grid_write(c->g, how, c->v, c->n, p, start, cut, ncut);
+}
+
+static const char *
+read_grid(const unsigned char **pp, const unsigned char *end, double *v,
+    size_t n, size_t m, int how, int *scale, int64_t *dec)
+{
+	(void)m, (void)dec;
+	*scale = -1;
+	return og_grid_read(pp, end, how, v, n);
+}
+
+static const struct times_codec times_codecs[] = {
+	[TIMES_STEP_CHANGES] = { 1, 1, write_steps, read_steps },
+	[TIMES_STEPS] = { 2, 0, write_steps, read_steps },
+	[TIMES_GAPS] = { 2, 0, write_gaps, read_gaps },
+};
+#define NTIMES (sizeof times_codecs / sizeof times_codecs[0])
+
+static const struct values_codec values_codecs[] = {
+	[VALUES_PLANES] = { 1, 0, write_planes, read_planes },
+	[VALUES_DECIMAL] = { 1, 0, write_decimal, read_decimal },
+	[VALUES_DECIMAL_DELTA] = { 1, 1, write_decimal, read_decimal },
+	[VALUES_QUANTA] = { 2, OG_GRID_QUANTA, write_grid, read_grid },
+	[VALUES_COUNTER] = { 2, OG_GRID_COUNTER, write_grid, read_grid },
+};
+#define NVALUES (sizeof values_codecs / sizeof values_codecs[0])
+
 /* Writes the time column of n records by codec, then the nan column, into
- * b; a block is to start at *cut, 0 for none. */
-static void
+ * b; a block is to start at *cut, 0 for none.  Returns -1 where the codec
+ * does not apply. */
+static int
 write_times(struct og_buf *b, int codec, uint64_t common, const int64_t *t,
     const double *v, size_t n, size_t *cut)
 {
-	unsigned char *p;
-	size_t i, nans = 0, last = 0, gaps = 0;
-	uint64_t delta, prev_delta = 0;
+	const struct times_codec *c = &times_codecs[codec];
+	unsigned char *p, *start;
+	size_t i, nans = 0, last = 0;
 
 	b->len = 0;
 	og_buf_grow(b, 20 * n + 40);
-	p = (unsigned char *)b->data;
-	*cut = 0;
-	/* steps in unsigned arithmetic: a chunk may span more than 2^63 s */
-	if (codec == TIMES_GAPS) {
-		for (i = 1; i < n; i++)
-			gaps += (uint64_t)t[i] - (uint64_t)t[i - 1] != common;
-		p = og_put_varint(p, common);
-		p = og_put_varint(p, gaps);
-		for (i = 1; i < n; i++) {
-			if ((uint64_t)t[i] - (uint64_t)t[i - 1] != common) {
-				p = og_put_varint(p, i - 1 - last);
-				last = i - 1;
-			}
-		}
-		*cut = p - (unsigned char *)b->data;
-	}
-	for (i = 1; i < n; i++) {
-		delta = (uint64_t)t[i] - (uint64_t)t[i - 1];
-		if (codec == TIMES_STEPS)
-			p = og_put_varint(p, delta);
-		else if (codec == TIMES_STEP_CHANGES)
-			p = og_put_varint(p, og_zigzag((int64_t)(delta -
-			    prev_delta)));
-		else if (delta != common)
-			p = og_put_varint(p, og_zigzag((int64_t)(delta -
-			    common)));
-		prev_delta = delta;
-	}
+	start = (unsigned char *)b->data;
+	if (!(p = c->write(start, start, t, n, common, c->changes, cut)))
+		return -1;
 	for (i = 0; i < n; i++)
 		nans += isnan(v[i]) != 0;
 	p = og_put_varint(p, nans);
-	for (i = 0, last = 0; i < n && nans; i++) {
+	for (i = 0; i < n && nans; i++) {
 		if (isnan(v[i])) {
 			p = og_put_varint(p, i - last);
 			last = i;
 		}
 	}
-	b->len = p - (unsigned char *)b->data;
+	b->len = p - start;
+	return 0;
 }
 
 /* Writes the value column of the non-nan values by codec into b; cut gets
@@ -199,48 +457,18 @@ static size_t
 write_values(struct og_buf *b, const double *v, size_t n, int codec,
     int scale, const struct og_grid *g, size_t *cut)
 {
-	unsigned char *p;
-	size_t i, j, m = 0, ncut = 0, k;
-	int64_t prev_d = 0, d;
+	const struct values_codec *c = &values_codecs[codec];
+	struct values in = { v, n, 0, scale, g };
+	unsigned char *p, *start;
+	size_t i, ncut = 0;
 
 	b->len = 0;
 	og_buf_grow(b, RAW_BOUND(n));
-	p = (unsigned char *)b->data;
+	start = (unsigned char *)b->data;
 	for (i = 0; i < n; i++)
-		m += !isnan(v[i]);
-	switch (codec) {
-	case VALUES_PLANES:
-		for (k = 1; k < 8 && m > 0; k++)
-			cut[ncut++] = k * m;
-		for (i = 0, j = 0; i < n; i++) {
-			uint64_t u;
-
-			if (isnan(v[i]))
-				continue;
-			memcpy(&u, &v[i], 8);
-			for (k = 0; k < 8; k++)
-				p[k * m + j] = (unsigned char)(u >> (8 * k));
-			j++;
-		}
-		p += 8 * m;
-		break;
-	case VALUES_QUANTA:
-	case VALUES_COUNTER:
-		p = og_grid_write(g, codec == VALUES_QUANTA ? OG_GRID_QUANTA :
-		    OG_GRID_COUNTER, v, n, p, (unsigned char *)b->data, cut,
-		    &ncut);
-		break;
-	default:
-		for (i = 0; i < n; i++) {
-			if (isnan(v[i]))
-				continue;
-			d = (int64_t)nearbyint(v[i] * og_pow10[scale]);
-			p = og_put_varint(p, og_zigzag(codec == VALUES_DECIMAL_DELTA ?
-			    d - prev_d : d));
-			prev_d = d;
-		}
-	}
-	b->len = p - (unsigned char *)b->data;
+		in.m += !isnan(v[i]);
+	p = c->write(&in, c->arg, start, start, cut, &ncut);
+	b->len = p - start;
 	return ncut;
 }
 
@@ -273,10 +501,9 @@ compress_times(struct times *tm, const int64_t *t, const double *v, size_t n)
 	if (tm->frame.len <= n / DEEP_BYTES + 64)
 		return;
 	common = common_step(t, n);
-	for (codec = TIMES_STEPS; codec <= TIMES_GAPS; codec++) {
-		if (codec == TIMES_GAPS && common == 0)
-			break;
-		write_times(&raw, codec, common, t, v, n, &cut);
+	for (codec = TIMES_STEP_CHANGES + 1; codec < (int)NTIMES; codec++) {
+		if (write_times(&raw, codec, common, t, v, n, &cut) < 0)
+			continue;
 		compress_frame(&frame, 0, raw.data, raw.len, &cut, cut != 0);
 		if (frame.len < tm->frame.len) {
 			tm->codec = codec;
@@ -386,17 +613,6 @@ og_chunk_encode(struct og_buf *out, const int64_t *t, const double *v,
 	out->len += len;
 }
 
-/* The 8 bytes of a double from planes m apart, the low one first;
- * spelled out, as a loop of 8 costs more than the bytes. */
-static uint64_t
-from_planes(const unsigned char *p, size_t m)
-{
-	return (uint64_t)p[0] | (uint64_t)p[m] << 8 |
-	    (uint64_t)p[2 * m] << 16 | (uint64_t)p[3 * m] << 24 |
-	    (uint64_t)p[4 * m] << 32 | (uint64_t)p[5 * m] << 40 |
-	    (uint64_t)p[6 * m] << 48 | (uint64_t)p[7 * m] << 56;
-}
-
 /* The checksum of the chunk at c, len bytes: of its header but for the
  * checksum itself, and of its frames. */
 uint32_t
@@ -426,49 +642,6 @@ chunk_header(const unsigned char *h, size_t len, struct chunk_info *ci)
 	return NULL;
 }
 
-/* Reads the time column by codec into t, starting from first. */
-static const char *
-read_times(const unsigned char **pp, const unsigned char *end, int codec,
-    int64_t *t, size_t n, int64_t first)
-{
-	static uint32_t gap_at[OG_CHUNK_POINTS];
-	const unsigned char *p = *pp;
-	uint64_t u, delta = 0, common = 0, gaps = 0;
-	size_t i, k = 0;
-
-	if (codec == TIMES_GAPS) {
-		if (og_get_varint(&p, end, &common) < 0 ||
-		    og_get_varint(&p, end, &gaps) < 0 || gaps > n - 1)
-			return "bad time column";
-		for (k = 0; k < gaps; k++) {
-			if (og_get_varint(&p, end, &u) < 0 || (k > 0 && u == 0) ||
-			    u > n - 2 - (k ? gap_at[k - 1] : 0))
-				return "bad time column";
-			gap_at[k] = (k ? gap_at[k - 1] : 0) + (uint32_t)u;
-		}
-		k = 0;
-	}
-	t[0] = first;
-	for (i = 1; i < n; i++) {
-		/* unsigned sums: damaged input must not overflow */
-		if (codec == TIMES_GAPS && (k == gaps || gap_at[k] != i - 1)) {
-			delta = common;
-		} else {
-			if (og_get_varint(&p, end, &u) < 0)
-				return "bad time column";
-			delta = codec == TIMES_STEPS ? u : codec == TIMES_GAPS ?
-			    common + (uint64_t)og_unzigzag(u) :
-			    delta + (uint64_t)og_unzigzag(u);
-			k += codec == TIMES_GAPS;
-		}
-		t[i] = (int64_t)((uint64_t)t[i - 1] + delta);
-		if (t[i] <= t[i - 1])
-			return "times not increasing";
-	}
-	*pp = p;
-	return NULL;
-}
-
 /*
  * Decodes the chunk at c (len bytes available) into t and v, which hold
  * OG_CHUNK_POINTS each.  Returns NULL or what is wrong; never trusts the
@@ -484,6 +657,50 @@ og_chunk_decode(const unsigned char *c, size_t len, struct og_buf *scratch,
 	    count);
 }
 
+/* Decompresses the columns of the chunk at c, which has passed
+ * chunk_header, into scratch: *pp to *end. */
+static const char *
+decompress(const unsigned char *c, size_t clen, struct og_buf *scratch,
+    const unsigned char **pp, const unsigned char **end)
+{
+	size_t rawlen = og_get_le32(c + 32), got;
+
+	if (rawlen > RAW_BOUND(og_get_le32(c + 4)))
+		return "bad chunk codec";
+	scratch->len = 0;
+	og_buf_grow(scratch, rawlen + 1);
+	got = ZSTD_decompress(scratch->data, rawlen + 1, c + OG_CHUNK_HEADER,
+	    clen);
+	if (ZSTD_isError(got) || got != rawlen)
+		return "bad compressed data";
+	*pp = (const unsigned char *)scratch->data;
+	*end = *pp + rawlen;
+	return NULL;
+}
+
+/* Reads the nan column: v[i] is nan where a value is missing, else 0. */
+static const char *
+read_nans(const unsigned char **pp, const unsigned char *end, double *v,
+    size_t n, size_t *nans)
+{
+	uint64_t u;
+	size_t i, j;
+
+	if (og_get_varint(pp, end, &u) < 0 || u > n)
+		return "bad nan column";
+	*nans = u;
+	for (i = 0; i < n; i++)
+		v[i] = 0;
+	for (i = 0, j = 0; i < *nans; i++) {
+		if (og_get_varint(pp, end, &u) < 0 || u > n - 1 - j ||
+		    (i > 0 && u == 0))
+			return "bad nan column";
+		j += u;
+		v[j] = NAN;
+	}
+	return NULL;
+}
+
 /* The same, and where the values are decimals v[i] = d[i] / 10^scale
  * gives d (if not NULL) and scale, which is -1 otherwise: they print
  * faster from d than from v. */
@@ -492,87 +709,43 @@ og_chunk_decode_decimal(const unsigned char *c, size_t len,
     struct og_buf *scratch, int64_t *t, double *v, int64_t *dec, int *scalep,
     size_t *count)
 {
+	const struct times_codec *tc;
+	const struct values_codec *vc;
+	const unsigned char *p, *end;
 	struct chunk_info ci;
 	const char *err;
-	const unsigned char *p, *end;
-	size_t n, i, rawlen, clen, got, nans, m, j;
-	uint64_t u;
-	int codec, scale;
-	int64_t d = 0;
+	size_t n, nans;
+	int scale;
 
+	*scalep = -1;
 	if ((err = chunk_header(c, len, &ci)))
 		return err;
+	scale = c[26];
 	if (ci.length > len)
 		return "truncated chunk";
-	clen = ci.length - OG_CHUNK_HEADER;
 	if (og_chunk_crc(c, ci.length) != og_get_le32(c + 36))
 		return "checksum mismatch";
-	n = ci.count;
-	codec = c[25];
-	scale = c[26];
-	rawlen = og_get_le32(c + 32);
-	if (c[24] > (c[3] == 1 ? TIMES_STEP_CHANGES : TIMES_GAPS) ||
-	    codec > (c[3] == 1 ? VALUES_DECIMAL_DELTA :
-	    VALUES_COUNTER) || scale > MAX_SCALE || rawlen > RAW_BOUND(n))
+	if (c[24] >= NTIMES || times_codecs[c[24]].version > c[3] ||
+	    c[25] >= NVALUES || values_codecs[c[25]].version > c[3] ||
+	    scale > MAX_SCALE)
 		return "bad chunk codec";
-	scratch->len = 0;
-	og_buf_grow(scratch, rawlen + 1);
-	got = ZSTD_decompress(scratch->data, rawlen + 1, c + OG_CHUNK_HEADER,
-	    clen);
-	if (ZSTD_isError(got) || got != rawlen)
-		return "bad compressed data";
-	p = (const unsigned char *)scratch->data;
-	end = p + rawlen;
-	if ((err = read_times(&p, end, c[24], t, n, ci.tmin)))
+	if ((err = decompress(c, ci.length - OG_CHUNK_HEADER, scratch, &p,
+	    &end)))
+		return err;
+	n = ci.count;
+	tc = &times_codecs[c[24]];
+	vc = &values_codecs[c[25]];
+	t[0] = ci.tmin;
+	if ((err = tc->read(&p, end, t, n, tc->changes)))
 		return err;
 	if (t[n - 1] != ci.tmax)
 		return "times do not end at the header's last time";
-	*scalep = -1;
-	if (og_get_varint(&p, end, &u) < 0 || u > n)
-		return "bad nan column";
-	nans = u;
-	for (i = 0; i < n; i++)
-		v[i] = 0;
-	for (i = 0, j = 0; i < nans; i++) {
-		if (og_get_varint(&p, end, &u) < 0 || u > n - 1 - j ||
-		    (i > 0 && u == 0))
-			return "bad nan column";
-		j += u;
-		v[j] = NAN;
-	}
-	m = n - nans;
-	if (codec == VALUES_PLANES) {
-		if ((size_t)(end - p) != 8 * m)
-			return "bad value column";
-		for (i = 0, j = 0; i < n; i++) {
-			if (isnan(v[i]))
-				continue;
-			u = from_planes(p + j, m);
-			memcpy(&v[i], &u, 8);
-			j++;
-		}
-		p += 8 * m;
-	} else if (codec == VALUES_QUANTA || codec == VALUES_COUNTER) {
-		if ((err = og_grid_read(&p, end, codec == VALUES_QUANTA ?
-		    OG_GRID_QUANTA : OG_GRID_COUNTER, v, n)))
-			return err;
-	} else {
-		for (i = 0; i < n; i++) {
-			if (isnan(v[i]))
-				continue;
-			if (og_get_varint(&p, end, &u) < 0)
-				return "bad value column";
-			d = codec == VALUES_DECIMAL_DELTA ?
-			    (int64_t)((uint64_t)d + (uint64_t)og_unzigzag(u)) :
-			    og_unzigzag(u);
-			v[i] = (double)d / og_pow10[scale];
-			if (dec)
-				dec[i] = d;
-		}
-		*scalep = scale;
-	}
+	if ((err = read_nans(&p, end, v, n, &nans)) ||
+	    (err = vc->read(&p, end, v, n, n - nans, vc->arg, &scale, dec)))
+		return err;
 	if (p != end)
 		return "trailing bytes in chunk";
+	*scalep = scale;
 	*count = n;
 	return NULL;
 }
