@@ -106,7 +106,10 @@ void og_zone_from_env(void);
  * og_read_record's key stays valid until the next read; records of one run
  * (consecutive records of a reader with one key) share a run number, which
  * no other run in the process has, so a caller can know the key unchanged
- * without comparing it.  og_parse_record sets run to 0: no run. */
+ * without comparing it.  og_parse_record sets run to 0: no run.
+ * og_record_loop calls fn for every record of the argc files named in argv
+ * ("-" is stdin), or of stdin when there are none, with the reader that
+ * names its input and line; og_line_loop does the same for every line. */
 #define OG_KEY_MAX 255
 struct og_record {
 	const char *key;
@@ -133,6 +136,12 @@ void og_reader_close(struct og_reader *rd);
 int og_read_record(struct og_reader *rd, struct og_record *r);
 char *og_read_line(struct og_reader *rd, size_t *len);
 int og_key_valid(const char *key, size_t len);
+typedef void og_record_fn(void *ctx, struct og_record *r,
+    const struct og_reader *rd);
+typedef void og_line_fn(void *ctx, char *line, size_t len,
+    const struct og_reader *rd);
+void og_record_loop(int argc, char **argv, og_record_fn *fn, void *ctx);
+void og_line_loop(int argc, char **argv, og_line_fn *fn, void *ctx);
 
 /* output.c: buffered stdout; a failed write is fatal, not silent.
  * og_usage prints the whole help text to stdout and exits 0 (status 0), or

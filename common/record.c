@@ -244,3 +244,38 @@ og_read_record(struct og_reader *rd, struct og_record *r)
 	r->run = rd->run;
 	return 1;
 }
+
+/* The files named, or stdin when there are none, one after the other. */
+static void
+loop(int argc, char **argv, og_record_fn *on_record, og_line_fn *on_line,
+    void *ctx)
+{
+	struct og_reader rd;
+	struct og_record r;
+	char *line;
+	size_t len;
+	int i;
+
+	for (i = 0; i < (argc > 0 ? argc : 1); i++) {
+		og_reader_open(&rd, argc > 0 ? argv[i] : "-");
+		if (on_record)
+			while (og_read_record(&rd, &r))
+				on_record(ctx, &r, &rd);
+		else
+			while ((line = og_read_line(&rd, &len)))
+				on_line(ctx, line, len, &rd);
+		og_reader_close(&rd);
+	}
+}
+
+void
+og_record_loop(int argc, char **argv, og_record_fn *fn, void *ctx)
+{
+	loop(argc, argv, fn, NULL, ctx);
+}
+
+void
+og_line_loop(int argc, char **argv, og_line_fn *fn, void *ctx)
+{
+	loop(argc, argv, NULL, fn, ctx);
+}

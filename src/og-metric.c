@@ -181,68 +181,60 @@ signature(char *buf, size_t size, const struct options *o,
 	    set->keep_samples);
 }
 
+/* What reading the input needs to know. */
+struct input {
+	struct og_series_set *set;
+	int transform;
+	const char *sig;
+};
+
 static void
-merge_input(struct og_series_set *set, struct og_reader *rd, const char *sig)
+merge_line(void *ctx, char *line, size_t len, const struct og_reader *rd)
 {
+	struct input *in = ctx;
 	struct og_record r;
 	struct og_state st;
 	const char *err, *tab1, *tab2;
-	char *line;
-	size_t len;
 
-	while ((line = og_read_line(rd, &len))) {
-		if (line[0] == '#') {
-			if (strncmp(line, "#og-metric partial ", 19) != 0)
-				og_die("%s:%ju: not og-metric --partial output",
-				    rd->name, rd->lineno);
-			if (strcmp(line, sig) != 0)
-				og_die("%s:%ju: partial state of other options "
-				    "('%s', here '%s')", rd->name, rd->lineno,
-				    line + 19, sig + 19);
-			continue;
-		}
-		if (!(tab1 = memchr(line, '\t', len)) ||
-		    !og_key_valid(line, tab1 - line))
-			og_die("%s:%ju: bad partial state line", rd->name,
-			    rd->lineno);
-		if (!(tab2 = memchr(tab1 + 1, '\t', line + len - tab1 - 1)))
-			tab2 = line + len;
-		if (og_parse_int64(tab1 + 1, tab2 - tab1 - 1, &r.time) < 0)
-			og_die("%s:%ju: bad partial state line", rd->name,
-			    rd->lineno);
-		r.key = line;
-		r.keylen = tab1 - line;
-		if (tab2 == line + len) {
-			og_series_state(set, &r, NULL, rd->name, rd->lineno);
-			continue;
-		}
-		og_state_init(&st, 0, 0);
-		if ((err = og_state_parse(tab2 + 1, line + len, &st)))
-			og_die("%s:%ju: %s", rd->name, rd->lineno, err);
-		og_series_state(set, &r, &st, rd->name, rd->lineno);
-		og_state_free(&st);
+	if (line[0] == '#') {
+		if (strncmp(line, "#og-metric partial ", 19) != 0)
+			og_die("%s:%ju: not og-metric --partial output",
+			    rd->name, rd->lineno);
+		if (strcmp(line, in->sig) != 0)
+			og_die("%s:%ju: partial state of other options "
+			    "('%s', here '%s')", rd->name, rd->lineno,
+			    line + 19, in->sig + 19);
+		return;
 	}
+	if (!(tab1 = memchr(line, '\t', len)) ||
+	    !og_key_valid(line, tab1 - line))
+		og_die("%s:%ju: bad partial state line", rd->name, rd->lineno);
+	if (!(tab2 = memchr(tab1 + 1, '\t', line + len - tab1 - 1)))
+		tab2 = line + len;
+	if (og_parse_int64(tab1 + 1, tab2 - tab1 - 1, &r.time) < 0)
+		og_die("%s:%ju: bad partial state line", rd->name, rd->lineno);
+	r.key = line;
+	r.keylen = tab1 - line;
+	if (tab2 == line + len) {
+		og_series_state(in->set, &r, NULL, rd->name, rd->lineno);
+		return;
+	}
+	og_state_init(&st, 0, 0);
+	if ((err = og_state_parse(tab2 + 1, line + len, &st)))
+		og_die("%s:%ju: %s", rd->name, rd->lineno, err);
+	og_series_state(in->set, &r, &st, rd->name, rd->lineno);
+	og_state_free(&st);
 }
 
 static void
-read_input(struct og_series_set *set, const char *path, int merge,
-    int transform, const char *sig)
+sample(void *ctx, struct og_record *r, const struct og_reader *rd)
 {
-	struct og_reader rd;
-	struct og_record r;
+	struct input *in = ctx;
 
-	og_reader_open(&rd, path);
-	if (merge) {
-		merge_input(set, &rd, sig);
-	} else {
-		while (og_read_record(&rd, &r)) {
-			if (transform)
-				og_series_sample(set, &r, rd.name, rd.lineno);
-			else if (!set->window || og_window_has(&set->win, r.time))
-				og_out_record(r.key, r.keylen, r.time, r.value);
-		}
-	}
-	og_reader_close(&rd);
+	if (in->transform)
+		og_series_sample(in->set, r, rd->name, rd->lineno);
+	else if (!in->set->window || og_window_has(&in->set->win, r->time))
+		og_out_record(r->key, r->keylen, r->time, r->value);
 }
 
 static void
@@ -442,6 +434,7 @@ main(int argc, char *argv[])
 {
 	struct og_series_set set;
 	struct options o = { 0 };
+	struct input in;
 	char sig[512];
 	int i;
 
@@ -456,9 +449,11 @@ main(int argc, char *argv[])
 	check_options(&o, &set);
 	set_up(&o, &set, sig, sizeof sig);
 
-	for (i = 0; i < (argc ? argc : 1); i++)
-		read_input(&set, argc ? argv[i] : "-", o.merge,
-		    o.interval || o.profile, sig);
+	in = (struct input){ &set, o.interval || o.profile, sig };
+	if (o.merge)
+		og_line_loop(argc, argv, merge_line, &in);
+	else
+		og_record_loop(argc, argv, sample, &in);
 	og_series_finish(&set);
 	if (nexprs)
 		og_sites_finish(&sites, aggs, og_out_record);

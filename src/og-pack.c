@@ -11,6 +11,8 @@ static const char usage_text[] =
     "  -h  this help    -V  version\n";
 
 static struct og_pack pack;
+static uintmax_t total;
+static int progress;
 
 /* og_die exits: what the pack wrote so far is taken back on the way out. */
 static void
@@ -19,13 +21,20 @@ abort_pack(void)
 	og_pack_abort(&pack);
 }
 
+static void
+add(void *ctx, struct og_record *r, const struct og_reader *rd)
+{
+	(void)ctx, (void)rd;
+	og_pack_add(&pack, r);
+	if (progress && ++total % (1 << 20) == 0)
+		fprintf(stderr, "\rog-pack: %ju records, %zu keys", total,
+		    pack.nkeys);
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct og_reader rd;
-	struct og_record r;
-	uintmax_t total = 0;
-	int c, i, quiet = 0, progress;
+	int c, quiet = 0;
 
 	og_setprog(argv[0]);
 	while ((c = getopt(argc, argv, "hqV")) != -1) {
@@ -50,16 +59,7 @@ main(int argc, char *argv[])
 	progress = !quiet && isatty(2);
 	og_pack_begin(&pack, argv[0]);
 	atexit(abort_pack);
-	for (i = 1; i < (argc > 1 ? argc : 2); i++) {
-		og_reader_open(&rd, argc > 1 ? argv[i] : "-");
-		while (og_read_record(&rd, &r)) {
-			og_pack_add(&pack, &r);
-			if (progress && ++total % (1 << 20) == 0)
-				fprintf(stderr, "\rog-pack: %ju records, %zu keys",
-				    total, pack.nkeys);
-		}
-		og_reader_close(&rd);
-	}
+	og_record_loop(argc - 1, argv + 1, add, NULL);
 	og_pack_commit(&pack);
 	if (progress && total >= (1 << 20))
 		fprintf(stderr, "\rog-pack: %ju records, %zu keys\n", total,
