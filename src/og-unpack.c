@@ -31,7 +31,7 @@ struct key {
 static struct og_store store;
 static int64_t start = INT64_MIN, end = INT64_MAX;
 static int has_end, has_start;	/* without -e even INT64_MAX is in range */
-static int stop_at_error, failed;
+static int list, merge, stop_at_error, failed;
 
 /* Checks every chunk in range before any is printed, so a damaged key
  * prints nothing rather than a part. */
@@ -159,21 +159,24 @@ merge_keys(struct key *keys, size_t nkeys)
 	free(heap);
 }
 
-int
-main(int argc, char *argv[])
+static void
+time_option(const char *arg, int64_t *t, int *given)
 {
-	struct og_storekey *names;
-	struct key *keys;
-	size_t nnames, nkeys = 0, i, j;
-	int c, list = 0, merge = 0;
+	if (og_parse_time_arg(arg, t) < 0)
+		og_die("bad time '%s'", arg);
+	*given = 1;
+}
 
-	og_setprog(argv[0]);
+/* Reads the options; returns the index of the first operand. */
+static int
+options(int argc, char *argv[])
+{
+	int c;
+
 	while ((c = getopt(argc, argv, "e:hlms:TVx")) != -1) {
 		switch (c) {
 		case 'e':
-			if (og_parse_time_arg(optarg, &end) < 0)
-				og_die("bad time '%s'", optarg);
-			has_end = 1;
+			time_option(optarg, &end, &has_end);
 			break;
 		case 'h':
 			og_usage(usage_text, 0);
@@ -184,9 +187,7 @@ main(int argc, char *argv[])
 			merge = 1;
 			break;
 		case 's':
-			if (og_parse_time_arg(optarg, &start) < 0)
-				og_die("bad time '%s'", optarg);
-			has_start = 1;
+			time_option(optarg, &start, &has_start);
 			break;
 		case 'T':
 			og_iso_times = 1;
@@ -200,44 +201,58 @@ main(int argc, char *argv[])
 			og_usage(usage_text, OG_EXIT_USAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1 || !*argv[0] || (list && (merge || has_start || has_end)))
+	if (optind >= argc || !*argv[optind] ||
+	    (list && (merge || has_start || has_end)))
 		og_usage(usage_text, OG_EXIT_USAGE);
-	og_store_open(&store, argv[0], 0);
-	if (argc > 1) {
-		nnames = argc - 1;
-		names = og_calloc(nnames, sizeof *names);
-		for (i = 0; i < nnames; i++) {
-			size_t len = strlen(argv[i + 1]);
+	return optind;
+}
 
-			if (!og_key_valid(argv[i + 1], len))
-				og_die("bad key '%.40s'", argv[i + 1]);
-			memcpy(names[i].key, argv[i + 1], len + 1);
-			names[i].keylen = len;
-		}
-		if (nnames > 1)
-			qsort(names, nnames, sizeof *names, og_storekey_compare);
-		for (i = j = 0; i < nnames; i++)
-			if (j == 0 || og_storekey_compare(&names[i], &names[j - 1]))
-				names[j++] = names[i];
-		nnames = j;
-	} else {
-		names = og_store_keys(&store, &nnames);
+/* The n keys named, checked, in byte order and each once; all the keys of
+ * the store when none is. */
+static struct og_storekey *
+key_names(int argc, char *argv[], size_t *n)
+{
+	struct og_storekey *names;
+	size_t i, j;
+
+	if (argc == 0)
+		return og_store_keys(&store, n);
+	names = og_calloc(argc, sizeof *names);
+	for (i = 0; i < (size_t)argc; i++) {
+		size_t len = strlen(argv[i]);
+
+		if (!og_key_valid(argv[i], len))
+			og_die("bad key '%.40s'", argv[i]);
+		memcpy(names[i].key, argv[i], len + 1);
+		names[i].keylen = len;
 	}
+	if (argc > 1)
+		qsort(names, argc, sizeof *names, og_storekey_compare);
+	for (i = j = 0; i < (size_t)argc; i++)
+		if (j == 0 || og_storekey_compare(&names[i], &names[j - 1]))
+			names[j++] = names[i];
+	*n = j;
+	return names;
+}
 
-	/* the snapshot: every meta file read and data file opened at once */
-	keys = og_calloc(nnames + 1, sizeof *keys);
+/* The snapshot: every meta file read and data file opened at once. */
+static struct key *
+open_keys(const struct og_storekey *names, size_t nnames, size_t *nkeys)
+{
+	struct key *keys = og_calloc(nnames + 1, sizeof *keys);
+	char why[OG_STORE_WHY];
+	size_t i;
+	int got;
+
+	*nkeys = 0;
 	og_store_snapshot_begin(&store);
 	for (i = 0; i < nnames; i++) {
-		struct key *k = &keys[nkeys];
-		char why[OG_STORE_WHY];
-		int got;
+		struct key *k = &keys[*nkeys];
 
 		got = og_keyfile_open(&store, &k->f, names[i].key,
 		    names[i].keylen, !list, why, sizeof why);
 		if (got == 0) {
-			nkeys++;
+			(*nkeys)++;
 			continue;
 		}
 		og_keyfile_close(&k->f);
@@ -250,30 +265,62 @@ main(int argc, char *argv[])
 			exit(1);
 	}
 	og_store_snapshot_end(&store);
+	return keys;
+}
+
+/* Finds the chunks of k that overlap [start, end). */
+static void
+select_chunks(struct key *k)
+{
+	struct og_keymeta *m = &k->f.meta;
+
+	for (k->first = 0; k->first < m->nchunks &&
+	    m->chunks[k->first].tmax < start; k->first++)
+		;
+	for (k->last = k->first; k->last < m->nchunks &&
+	    (!has_end || m->chunks[k->last].tmin < end); k->last++)
+		;
+	k->next = k->first;
+}
+
+static void
+print_keys(struct key *keys, size_t nkeys)
+{
+	size_t i;
 
 	for (i = 0; i < nkeys; i++) {
 		struct key *k = &keys[i];
-		struct og_keymeta *m = &k->f.meta;
 
-		if (m->nchunks == 0)
+		if (k->f.meta.nchunks == 0)
 			continue;
 		if (list) {
 			list_key(k);
 			continue;
 		}
-		for (k->first = 0; k->first < m->nchunks &&
-		    m->chunks[k->first].tmax < start; k->first++)
-			;
-		for (k->last = k->first; k->last < m->nchunks &&
-		    (!has_end || m->chunks[k->last].tmin < end); k->last++)
-			;
-		k->next = k->first;
+		select_chunks(k);
 		verify(k);
 		if (!merge && !k->bad)
 			print_key(k);
 	}
 	if (merge)
 		merge_keys(keys, nkeys);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct og_storekey *names;
+	struct key *keys;
+	size_t nnames, nkeys, i;
+
+	og_setprog(argv[0]);
+	i = options(argc, argv);
+	argc -= i;
+	argv += i;
+	og_store_open(&store, argv[0], 0);
+	names = key_names(argc - 1, argv + 1, &nnames);
+	keys = open_keys(names, nnames, &nkeys);
+	print_keys(keys, nkeys);
 	og_out_close();
 	for (i = 0; i < nkeys; i++) {
 		og_keyfile_close(&keys[i].f);
