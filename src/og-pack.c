@@ -52,9 +52,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
-		og_usage(usage_text, OG_EXIT_USAGE);
-	if (!*argv[0])
+	if (argc < 1 || !*argv[0])
 		og_usage(usage_text, OG_EXIT_USAGE);
 	progress = !quiet && isatty(2);
 	og_pack_begin(&pack, argv[0]);
