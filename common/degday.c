@@ -23,25 +23,12 @@ struct og_degday_key {
 	double t1, t2;		/* its mean and the mean of the day before */
 };
 
-static uint64_t
-hash_key(const char *key, size_t len)
-{
-	uint64_t h = 1469598103934665603u;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)key[i]) * 1099511628211u;
-	return h;
-}
-
 void
 og_degday_init(struct og_degday *d,
     void (*out)(const char *key, size_t keylen, int64_t t, double v))
 {
 	memset(d, 0, sizeof *d);
 	d->out = out;
-	d->cap = 16;
-	d->table = og_calloc(d->cap, sizeof *d->table);
 }
 
 const char *
@@ -86,14 +73,15 @@ og_degday_bases(struct og_degday *d, const char *list, int cooling,
 static struct og_degday_key *
 find(struct og_degday *d, const char *key, size_t len)
 {
-	struct og_degday_key *k, **old;
-	size_t j, i, oldcap;
-	uint64_t h = hash_key(key, len);
+	struct og_degday_key *k;
+	uint64_t h = og_hash(key, len);
+	size_t probe = 0, i;
 
-	for (j = h & (d->cap - 1); (k = d->table[j]);
-	    j = (j + 1) & (d->cap - 1))
+	while (og_table_next(&d->table, h, &probe, &i)) {
+		k = d->keys[i];
 		if (k->keylen == len && memcmp(k->key, key, len) == 0)
 			return k;
+	}
 	k = og_calloc(1, sizeof *k);
 	k->key = og_malloc(len + 1);
 	memcpy(k->key, key, len);
@@ -101,23 +89,9 @@ find(struct og_degday *d, const char *key, size_t len)
 	k->keylen = len;
 	k->day = INT64_MIN;
 	k->t1 = k->t2 = NAN;
-	d->table[j] = k;
-	if (2 * ++d->n > d->cap) {
-		old = d->table;
-		oldcap = d->cap;
-		d->cap *= 2;
-		d->table = og_calloc(d->cap, sizeof *d->table);
-		for (i = 0; i < oldcap; i++) {
-			if (!old[i])
-				continue;
-			j = hash_key(old[i]->key, old[i]->keylen);
-			for (j &= d->cap - 1; d->table[j]; j = (j + 1) &
-			    (d->cap - 1))
-				;
-			d->table[j] = old[i];
-		}
-		free(old);
-	}
+	d->keys = og_reallocarray(d->keys, d->n + 1, sizeof *d->keys);
+	d->keys[d->n] = k;
+	og_table_add(&d->table, h, d->n++);
 	return k;
 }
 
@@ -181,13 +155,12 @@ og_degday_free(struct og_degday *d)
 {
 	size_t i;
 
-	for (i = 0; i < d->cap; i++) {
-		if (!d->table[i])
-			continue;
-		free(d->table[i]->key);
-		free(d->table[i]);
+	for (i = 0; i < d->n; i++) {
+		free(d->keys[i]->key);
+		free(d->keys[i]);
 	}
-	free(d->table);
+	free(d->keys);
+	og_table_free(&d->table);
 	free(d->bases);
 	memset(d, 0, sizeof *d);
 }

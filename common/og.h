@@ -477,8 +477,9 @@ struct og_degday {
 	struct og_degday_base *bases;
 	size_t nbases;
 	void (*out)(const char *key, size_t keylen, int64_t t, double v);
-	struct og_degday_key **table;
-	size_t cap, n;
+	struct og_degday_key **keys;	/* by first day */
+	size_t n;
+	struct og_table table;	/* of keys */
 };
 void og_degday_init(struct og_degday *d,
     void (*out)(const char *key, size_t keylen, int64_t t, double v));

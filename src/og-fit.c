@@ -33,7 +33,8 @@ struct series {
 };
 
 static struct series *series;	/* in order of first appearance */
-static size_t nseries, *table, tablecap = 64;
+static size_t nseries;
+static struct og_table table;	/* of series */
 static const char *ykey, **xkeys;
 static size_t nxkeys;
 static struct series **cand;	/* the candidates, in order */
@@ -41,30 +42,17 @@ static size_t ncand;
 static int64_t *times;		/* the rows: times, */
 static double *yv, **xv;	/* y and the candidates */
 
-static uint64_t
-hash_key(const char *key, size_t len)
+/* The series of key, whose hash is h, or NULL. */
+static struct series *
+series_of(const char *key, size_t len, uint64_t h)
 {
-	uint64_t h = 1469598103934665603u;
+	size_t probe = 0, i;
 
-	while (len--)
-		h = (h ^ (unsigned char)*key++) * 1099511628211u;
-	return h;
-}
-
-/* series index + 1 in the table, 0 for an empty slot */
-static size_t *
-slot(const char *key, size_t len)
-{
-	struct series *s;
-	size_t j;
-
-	for (j = hash_key(key, len) & (tablecap - 1); table[j];
-	    j = (j + 1) & (tablecap - 1)) {
-		s = &series[table[j] - 1];
-		if (s->keylen == len && memcmp(s->key, key, len) == 0)
-			break;
-	}
-	return &table[j];
+	while (og_table_next(&table, h, &probe, &i))
+		if (series[i].keylen == len &&
+		    memcmp(series[i].key, key, len) == 0)
+			return &series[i];
+	return NULL;
 }
 
 static int
@@ -83,11 +71,11 @@ wanted(const char *key, size_t len)
 static struct series *
 lookup(const char *key, size_t len)
 {
-	size_t *sl = slot(key, len), *old, oldcap, i;
-	struct series *s;
+	uint64_t h = og_hash(key, len);
+	struct series *s = series_of(key, len, h);
 
-	if (*sl)
-		return &series[*sl - 1];
+	if (s)
+		return s;
 	series = og_reallocarray(series, nseries + 1, sizeof *series);
 	s = &series[nseries];
 	memset(s, 0, sizeof *s);
@@ -96,45 +84,31 @@ lookup(const char *key, size_t len)
 	s->key[len] = '\0';
 	s->keylen = len;
 	s->keep = wanted(key, len);
-	*sl = ++nseries;
-	if (2 * nseries > tablecap) {
-		old = table;
-		oldcap = tablecap;
-		tablecap *= 2;
-		table = og_calloc(tablecap, sizeof *table);
-		for (i = 0; i < oldcap; i++)
-			if (old[i])
-				*slot(series[old[i] - 1].key,
-				    series[old[i] - 1].keylen) = old[i];
-		free(old);
-	}
+	og_table_add(&table, h, nseries++);
 	return s;
 }
 
+/* Keeps the records of the keys wanted; a run of one key is looked up
+ * once. */
 static void
-read_input(const char *path)
+add(void *ctx, struct og_record *r, const struct og_reader *rd)
 {
-	struct og_reader rd;
-	struct og_record r;
-	struct series *s = NULL;
-	uint64_t run = 0;
+	static struct series *s;
+	static uint64_t run;
 
-	og_reader_open(&rd, path);
-	while (og_read_record(&rd, &r)) {
-		if (!s || r.run != run) {
-			s = lookup(r.key, r.keylen);
-			run = r.run;
-		}
-		if (!s->keep)
-			continue;
-		if (s->n == s->cap) {
-			s->cap = s->cap ? 2 * s->cap : 256;
-			s->p = og_reallocarray(s->p, s->cap, sizeof *s->p);
-		}
-		s->p[s->n].t = r.time;
-		s->p[s->n++].v = r.value;
+	(void)ctx, (void)rd;
+	if (!s || r->run != run) {
+		s = lookup(r->key, r->keylen);
+		run = r->run;
 	}
-	og_reader_close(&rd);
+	if (!s->keep)
+		return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 256;
+		s->p = og_reallocarray(s->p, s->cap, sizeof *s->p);
+	}
+	s->p[s->n].t = r->time;
+	s->p[s->n++].v = r->value;
 }
 
 static int
@@ -163,11 +137,12 @@ sort_series(struct series *s)
 static struct series *
 find(const char *key, const char *what)
 {
-	size_t *sl = slot(key, strlen(key));
+	struct series *s = series_of(key, strlen(key),
+	    og_hash(key, strlen(key)));
 
-	if (!*sl)
+	if (!s)
 		og_die("no records of %s '%s'", what, key);
-	return &series[*sl - 1];
+	return s;
 }
 
 /* The rows: the times at which y and every candidate have a value. */
@@ -342,9 +317,7 @@ main(int argc, char *argv[])
 				og_usage_error("-x '%s' given twice", xkeys[i]);
 	}
 
-	table = og_calloc(tablecap, sizeof *table);
-	for (i = 0; i < (argc ? (size_t)argc : 1); i++)
-		read_input(argc ? argv[i] : "-");
+	og_record_loop(argc, argv, add, NULL);
 
 	y = find(ykey, "the -y key");
 	cand = og_calloc(nseries + 1, sizeof *cand);
@@ -413,7 +386,7 @@ main(int argc, char *argv[])
 		free(series[i].p);
 	}
 	free(series);
-	free(table);
+	og_table_free(&table);
 	free(cand);
 	free(xkeys);
 	return 0;
