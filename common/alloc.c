@@ -48,3 +48,13 @@ og_strdup(const char *s)
 
 	return memcpy(og_malloc(n), s, n);
 }
+
+/* The n bytes at s, NUL-terminated. */
+char *
+og_strndup(const char *s, size_t n)
+{
+	char *d = memcpy(og_malloc(n + 1), s, n);
+
+	d[n] = '\0';
+	return d;
+}

@@ -83,9 +83,7 @@ find(struct og_degday *d, const char *key, size_t len)
 			return k;
 	}
 	k = og_calloc(1, sizeof *k);
-	k->key = og_malloc(len + 1);
-	memcpy(k->key, key, len);
-	k->key[len] = '\0';
+	k->key = og_strndup(key, len);
 	k->keylen = len;
 	k->day = INT64_MIN;
 	k->t1 = k->t2 = NAN;

@@ -29,6 +29,7 @@ void *og_calloc(size_t n, size_t size);
 void *og_realloc(void *p, size_t size);
 void *og_reallocarray(void *p, size_t n, size_t size);
 char *og_strdup(const char *s);
+char *og_strndup(const char *s, size_t n);
 
 /* table.c: og_hash is 64-bit FNV-1a.  An og_table finds item numbers
  * (indices into the caller's array) by hash: og_table_next gives the items

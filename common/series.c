@@ -36,9 +36,7 @@ series_get(struct og_series_set *set, const char *key, size_t len)
 			return set->last = k;
 	}
 	k = og_calloc(1, sizeof *k);
-	k->key = og_malloc(len + 1);
-	memcpy(k->key, key, len);
-	k->key[len] = '\0';
+	k->key = og_strndup(key, len);
 	k->keylen = len;
 	k->written = INT64_MIN;
 	k->reversible = -1;

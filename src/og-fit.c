@@ -79,9 +79,7 @@ lookup(const char *key, size_t len)
 	series = og_reallocarray(series, nseries + 1, sizeof *series);
 	s = &series[nseries];
 	memset(s, 0, sizeof *s);
-	s->key = og_malloc(len + 1);
-	memcpy(s->key, key, len);
-	s->key[len] = '\0';
+	s->key = og_strndup(key, len);
 	s->keylen = len;
 	s->keep = wanted(key, len);
 	og_table_add(&table, h, nseries++);
