@@ -44,11 +44,38 @@ struct og_table {
 	struct og_table_slot *slot;
 	size_t mask, n;
 };
-uint64_t og_hash(const void *p, size_t len);
-int og_table_next(const struct og_table *t, uint64_t h, size_t *probe,
-    size_t *item);
 void og_table_add(struct og_table *t, uint64_t h, size_t item);
 void og_table_free(struct og_table *t);
+
+static inline uint64_t
+og_hash(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	uint64_t h = 14695981039346656037ULL;
+
+	while (len--)
+		h = (h ^ *c++) * 1099511628211ULL;
+	return h;
+}
+
+static inline int
+og_table_next(const struct og_table *t, uint64_t h, size_t *probe,
+    size_t *item)
+{
+	const struct og_table_slot *s;
+
+	if (!t->slot)
+		return 0;
+	for (;;) {
+		s = &t->slot[(h + (*probe)++) & t->mask];
+		if (s->item == 0)
+			return 0;
+		if (s->hash == h) {
+			*item = s->item - 1;
+			return 1;
+		}
+	}
+}
 
 /* number.c: exact decimal <-> double.  Values print as the shortest decimal
  * that reads back to the same double, in the style of Python's repr():
@@ -660,6 +687,7 @@ struct og_packkey;
 struct og_pack {
 	struct og_store store;
 	struct og_packkey **keys, *last;	/* keys by first record */
+	uint64_t run;		/* the record run whose key last is */
 	size_t nkeys, buffered;
 	struct og_table table;	/* of keys */
 	int open, committing;

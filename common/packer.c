@@ -217,13 +217,10 @@ flush(struct og_pack *p)
 static struct og_packkey *
 lookup(struct og_pack *p, const char *key, size_t len)
 {
-	struct og_packkey *k = p->last;
-	uint64_t h;
+	struct og_packkey *k;
+	uint64_t h = og_hash(key, len);
 	size_t probe = 0, i;
 
-	if (k && k->f.meta.keylen == len && memcmp(k->f.meta.key, key, len) == 0)
-		return k;
-	h = og_hash(key, len);
 	while (og_table_next(&p->table, h, &probe, &i)) {
 		k = p->keys[i];
 		if (k->f.meta.keylen == len && memcmp(k->f.meta.key, key, len) == 0)
@@ -259,8 +256,13 @@ og_pack_begin(struct og_pack *p, const char *path)
 void
 og_pack_add(struct og_pack *p, const struct og_record *r)
 {
-	struct og_packkey *k = lookup(p, r->key, r->keylen);
+	struct og_packkey *k = p->last;
 
+	/* a run of records of one key is looked up once */
+	if (!k || !r->run || r->run != p->run) {
+		k = lookup(p, r->key, r->keylen);
+		p->run = r->run;
+	}
 	if (k->n == k->cap) {
 		k->cap = k->cap ? k->cap * 2 : 256;
 		k->t = og_reallocarray(k->t, k->cap, sizeof *k->t);

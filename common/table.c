@@ -1,42 +1,11 @@
-/* table.c: the one string hash (64-bit FNV-1a) and a small open-addressing
- * table over it.  The table holds item numbers, not items: the caller keeps
- * its items in an array and tells a match from a collision itself, so one
- * table serves keys, sensors and sites alike. */
+/* table.c: a small open-addressing table over the one string hash, og.h's
+ * og_hash (64-bit FNV-1a), which like the lookup, og_table_next, is inline
+ * for the lookups of every record.  The table holds item numbers, not
+ * items: the caller keeps its items in an array and tells a match from a
+ * collision itself, so one table serves keys, sensors and sites alike. */
 #include <stdlib.h>
 
 #include "og.h"
-
-uint64_t
-og_hash(const void *p, size_t len)
-{
-	const unsigned char *c = p;
-	uint64_t h = 14695981039346656037ULL;
-
-	while (len--)
-		h = (h ^ *c++) * 1099511628211ULL;
-	return h;
-}
-
-/* The items added with hash h, one a call, from *probe = 0 on; 0 when
- * there are no more. */
-int
-og_table_next(const struct og_table *t, uint64_t h, size_t *probe,
-    size_t *item)
-{
-	const struct og_table_slot *s;
-
-	if (!t->slot)
-		return 0;
-	for (;;) {
-		s = &t->slot[(h + (*probe)++) & t->mask];
-		if (s->item == 0)
-			return 0;
-		if (s->hash == h) {
-			*item = s->item - 1;
-			return 1;
-		}
-	}
-}
 
 static void
 place(struct og_table *t, uint64_t h, size_t item1)
