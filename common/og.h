@@ -1,4 +1,5 @@
-/* og.h: the library every og tool links; one section per file in common/. */
+/* og.h: the library every og tool links, grouped by concern; one section
+ * per file in common/. */
 #ifndef OG_H
 #define OG_H
 
@@ -12,6 +13,10 @@
 
 #define OG_EXIT_DATA 1	/* runtime or data error */
 #define OG_EXIT_USAGE 2
+
+/*
+ * Basics: diagnostics, memory, hashing.
+ */
 
 /* err.c: diagnostics prefixed with the program name; a format ending in ':'
  * gets ": strerror(errno)" appended. */
@@ -32,10 +37,10 @@ char *og_strdup(const char *s);
 char *og_strndup(const char *s, size_t n);
 
 /* table.c: og_hash is 64-bit FNV-1a.  An og_table finds item numbers
- * (indices into the caller's array) by hash: og_table_next gives the items
- * added with hash h, one a call, from *probe = 0 on, and 0 when there are
- * no more; the caller tells a match from a collision.  A zeroed table is
- * empty. */
+ * (indices into the caller's array) by hash: og_table_next puts the next
+ * item added with hash h in *item and returns 1, from *probe = 0 on, or
+ * returns 0 when there is none left; the caller tells a match from a
+ * collision.  A zeroed table is empty. */
 struct og_table_slot {
 	uint64_t hash;
 	size_t item;		/* the item + 1; 0 for an empty slot */
@@ -76,6 +81,11 @@ og_table_next(const struct og_table *t, uint64_t h, size_t *probe,
 		}
 	}
 }
+
+/*
+ * Records and numbers: the record format every tool reads and writes,
+ * and the numbers and times in it.
+ */
 
 /* number.c: exact decimal <-> double.  Values print as the shortest decimal
  * that reads back to the same double, in the style of Python's repr():
@@ -187,106 +197,10 @@ void og_out_flush(void);
 void og_out_close(void);
 void og_usage(const char *text, int status) __attribute__((noreturn));
 
-/* interval.c: buckets of fixed length aligned to the epoch (Ns Nmin Nh) or
- * calendar buckets starting at local midnight (Nd, Nw from Monday, Nmo,
- * Ny); local time-of-day windows HH:MM-HH:MM, [from, to), which may cross
- * midnight. */
-enum og_unit { OG_SECONDS, OG_DAYS, OG_WEEKS, OG_MONTHS, OG_YEARS };
-struct og_interval {
-	enum og_unit unit;
-	int64_t n;	/* seconds for OG_SECONDS, else a count of units */
-};
-struct og_window {
-	int from, to;	/* seconds after local midnight */
-};
-int og_interval_parse(const char *s, struct og_interval *iv);
-int64_t og_interval_start(const struct og_interval *iv, int64_t t);
-int64_t og_interval_next(const struct og_interval *iv, int64_t start);
-int64_t og_time_of_day(int64_t t);
-int og_window_parse(const char *s, struct og_window *w);
-int og_window_has(const struct og_window *w, int64_t t);
-
-/* agg.c: the aggregates of one bucket.  Sums are exact (independent of the
- * order of samples and merges) and rounded once; percentiles interpolate
- * linearly between ranks as numpy's default does.  A partial state line is
- * KEY START COUNT NANS COVERED SUM MIN MAX FIRST_T FIRST LAST_T LAST [SAMPLE...]
- * with SUM written as [-]0xHEXp[+-]E; samples beyond 4096 follow on lines
- * KEY START * SAMPLE.... */
-struct og_xsum {
-	int lo, n;	/* limbs of 32 bits from 2^(32 lo - 1074) */
-	uint32_t adds;
-	int64_t *limb;
-};
-struct og_state;
-struct og_agg {
-	double (*value)(struct og_state *s, double pct);
-	double pct;
-	int samples, empty;	/* keeps every sample; has a value of none */
-	char name[16];
-};
-struct og_state {
-	int64_t start, end;
-	int64_t count, nans;	/* samples with a value, and nan samples */
-	int64_t covered;	/* -d: seconds of the bucket whose use is known */
-	int sorted;
-	struct og_xsum sum;
-	double min, max, first, last;
-	int64_t first_t, last_t;
-	double *samples;
-	size_t nsamples, capsamples;
-};
-void og_xsum_add(struct og_xsum *x, double v);
-void og_xsum_merge(struct og_xsum *x, struct og_xsum *y);
-double og_xsum_value(struct og_xsum *x);
-size_t og_xsum_format(struct og_xsum *x, char *buf);
-int og_xsum_parse(struct og_xsum *x, const char *s, size_t len);
-void og_xsum_free(struct og_xsum *x);
-int og_agg_parse(const char *list, struct og_agg **aggs, size_t *n,
-    const char **bad);
-const char *og_agg_names(void);
-void og_state_init(struct og_state *s, int64_t start, int64_t end);
-void og_state_free(struct og_state *s);
-void og_state_add(struct og_state *s, int64_t t, double v, int keep);
-void og_state_merge(struct og_state *s, struct og_state *o);
-double og_state_value(struct og_state *s, const struct og_agg *a);
-void og_state_write(struct og_state *s, const char *key, size_t keylen,
-    int64_t start);
-const char *og_state_parse(const char *p, const char *end,
-    struct og_state *s);
-
-/* expr.c: site metrics NAME=EXPR, EXPR a sum of categories with + and -
- * and constant factors (gridGas*10, 0.5*pvProd, gridGas/1000).  A category
- * named twice is one term.  Returns NULL or what is wrong; never exits. */
-struct og_term {
-	char cat[32];
-	double factor, divisor;	/* the term is factor * category / divisor */
-};
-struct og_expr {
-	char name[64];
-	struct og_term *terms;
-	size_t nterms;
-};
-const char *og_expr_parse(const char *s, struct og_expr *e, char *why,
-    size_t whysize);
-void og_expr_free(struct og_expr *e);
-
-/* meta.c: the sensor sheet as og-meta prints it,
- * SENSOR<TAB>SITE<TAB>CATEGORY<TAB>TYPE<TAB>UNIT ('-' for empty); a bad line
- * is fatal, naming file and line.  Categories are og_category()'s. */
-struct og_sensor {
-	char *sensor, *category, *type, *unit;
-	size_t site;	/* index into og_meta.sites */
-};
-struct og_meta {
-	struct og_sensor *sensors;
-	size_t n;
-	char **sites;	/* in order of first appearance */
-	size_t nsites;
-};
-void og_meta_read(struct og_meta *m, const char *path);
-struct og_sensor *og_meta_find(struct og_meta *m, const char *key,
-    size_t keylen);
-void og_meta_free(struct og_meta *m);
+/*
+ * The store: chunks of records, their codecs, and the files that hold
+ * them.
+ */
 
 /* bytes.c: the bytes the store's formats are made of.  An og_buf grows as
  * it is added to; integers are little-endian; varints are LEB128, with
@@ -382,6 +296,94 @@ unsigned char *og_grid_write(const struct og_grid *g, int how,
 const char *og_grid_read(const unsigned char **pp, const unsigned char *end,
     int how, double *v, size_t n);
 
+/* store.c: the store directory, its key files, locks and journal; no
+ * other file knows the names of a store's files.  og_keyfile_open reads a
+ * key's index and, with data, opens its data file for reading: 0, -1 when
+ * the store has no such key, or -2 and in why (OG_STORE_WHY bytes) what is
+ * wrong; a writer dies instead.  og_keyfile_close releases it, whatever
+ * the open returned.  og_keyfile_verify checks chunks [from, to) against
+ * their checksums; og_keyfile_chunk reads and decodes one, as
+ * og_chunk_decode_decimal does, and dies if it is damaged.  The rest is
+ * for packer.c: a key's data file is appended to, then og_keyfile_prepare
+ * makes it durable (compacted when dead chunks take too much room) and
+ * writes its new index, which og_store_commit makes visible for all keys
+ * at once; og_keyfile_take_back removes what an uncommitted pack wrote. */
+#define OG_STORE_VERSION 1
+#define OG_STORE_WHY 4400
+struct og_store {
+	const char *path;
+	int dirfd, lockfd, writefd, writer;
+};
+struct og_chunkref {
+	uint64_t offset;
+	uint32_t length, count, crc;
+	int64_t tmin, tmax;
+};
+struct og_keymeta {
+	char key[OG_KEY_MAX + 1];
+	size_t keylen;
+	uint64_t data_end, dead;
+	struct og_chunkref *chunks;
+	size_t nchunks, cap;
+};
+struct og_keyfile {
+	struct og_keymeta meta;	/* the key's index */
+	char *name;		/* store.c's */
+	int fd;			/* the data file, or -1 */
+	int renewed;		/* the data file was compacted */
+};
+struct og_storekey {
+	char key[OG_KEY_MAX + 1];
+	size_t keylen;
+};
+void og_store_open(struct og_store *s, const char *path, int writer);
+void og_store_close(struct og_store *s);
+void og_store_snapshot_begin(struct og_store *s);
+void og_store_snapshot_end(struct og_store *s);
+struct og_storekey *og_store_keys(struct og_store *s, size_t *n);
+int og_storekey_compare(const void *a, const void *b);
+const char *og_keymeta_parse(const unsigned char *b, size_t len,
+    struct og_keymeta *m);
+int og_keyfile_open(struct og_store *s, struct og_keyfile *f, const char *key,
+    size_t keylen, int data, char *why, size_t whysize);
+void og_keyfile_close(struct og_keyfile *f);
+const char *og_keyfile_verify(struct og_store *s, struct og_keyfile *f,
+    size_t from, size_t to, char *why, size_t whysize);
+void og_keyfile_chunk(struct og_store *s, struct og_keyfile *f, size_t i,
+    int64_t *t, double *v, int64_t *d, int *scale, size_t *n);
+void og_keyfile_open_data(struct og_store *s, struct og_keyfile *f);
+void og_keyfile_close_data(struct og_keyfile *f);
+uint64_t og_keyfile_append(struct og_store *s, struct og_keyfile *f,
+    const void *p, size_t n);
+void og_keyfile_prepare(struct og_store *s, struct og_keyfile *f);
+void og_keyfile_take_back(struct og_store *s, struct og_keyfile *f,
+    uint64_t end);
+void og_store_commit(struct og_store *s, struct og_keyfile **f, size_t n);
+
+/* packer.c: a pack session.  og_pack_begin opens STORE to write (one
+ * session at a time, creating it if missing); og_pack_add buffers a record,
+ * the last of a key's records at one time winning; og_pack_commit merges
+ * all into the keys' chunks, makes them visible at once and ends the
+ * session.  og_pack_abort, for an exit handler, takes back what a session
+ * that dies before its commit wrote. */
+struct og_packkey;
+struct og_pack {
+	struct og_store store;
+	struct og_packkey **keys, *last;	/* keys by first record */
+	uint64_t run;		/* the record run whose key last is */
+	size_t nkeys, buffered;
+	struct og_table table;	/* of keys */
+	int open, committing;
+};
+void og_pack_begin(struct og_pack *p, const char *path);
+void og_pack_add(struct og_pack *p, const struct og_record *r);
+void og_pack_commit(struct og_pack *p);
+void og_pack_abort(struct og_pack *p);
+
+/*
+ * The sheet: the sensors, their sites and categories.
+ */
+
 /* csv.c: an RFC 4180 reader over a buffer in memory: quoted fields with
  * commas, quotes and line ends, a UTF-8 BOM, CRLF, LF or CR line ends.
  * og_csv_next gives 1 and the record's fields, 0 at the end, or -1 and what
@@ -427,24 +429,110 @@ void og_sheet_free(struct og_sheet *s);
 int og_sheet_column(const struct og_sheet *s, const char *name);
 const char *og_sheet_value(const struct og_sheet *s, size_t row, int col);
 
-/* http.c: one whole-body GET with libcurl: http and https only (https
- * verifies certificates), redirects followed, connect and total timeouts,
- * at most max bytes.  og_http_get returns NULL and the body (NUL-terminated,
- * the caller frees it), or a description of the failure.  Neither it nor
- * og_http_safe_url (the URL without credentials, path or query, for
- * messages) ever reveals a secret the URL carries.  og_body_write is the
- * libcurl write callback that collects a body into an og_body, refusing
- * (too_big) what would pass max bytes. */
-struct og_body {
-	char *data;		/* NUL-terminated once anything arrived */
-	size_t len, cap, max;
-	int too_big;
+/* meta.c: the sensor sheet as og-meta prints it,
+ * SENSOR<TAB>SITE<TAB>CATEGORY<TAB>TYPE<TAB>UNIT ('-' for empty); a bad line
+ * is fatal, naming file and line.  Categories are og_category()'s. */
+struct og_sensor {
+	char *sensor, *category, *type, *unit;
+	size_t site;	/* index into og_meta.sites */
 };
-int og_http_is_url(const char *s);
-const char *og_http_safe_url(const char *url, char *buf, size_t size);
-const char *og_http_get(const char *url, long timeout, size_t max, char **body,
-    size_t *len, char *why, size_t whysize);
-size_t og_body_write(char *data, size_t size, size_t n, void *body);
+struct og_meta {
+	struct og_sensor *sensors;
+	size_t n;
+	char **sites;	/* in order of first appearance */
+	size_t nsites;
+};
+void og_meta_read(struct og_meta *m, const char *path);
+struct og_sensor *og_meta_find(struct og_meta *m, const char *key,
+    size_t keylen);
+void og_meta_free(struct og_meta *m);
+
+/*
+ * Metrics: buckets, aggregates, site metrics and degree days.
+ */
+
+/* interval.c: buckets of fixed length aligned to the epoch (Ns Nmin Nh) or
+ * calendar buckets starting at local midnight (Nd, Nw from Monday, Nmo,
+ * Ny); local time-of-day windows HH:MM-HH:MM, [from, to), which may cross
+ * midnight. */
+enum og_unit { OG_SECONDS, OG_DAYS, OG_WEEKS, OG_MONTHS, OG_YEARS };
+struct og_interval {
+	enum og_unit unit;
+	int64_t n;	/* seconds for OG_SECONDS, else a count of units */
+};
+struct og_window {
+	int from, to;	/* seconds after local midnight */
+};
+int og_interval_parse(const char *s, struct og_interval *iv);
+int64_t og_interval_start(const struct og_interval *iv, int64_t t);
+int64_t og_interval_next(const struct og_interval *iv, int64_t start);
+int64_t og_time_of_day(int64_t t);
+int og_window_parse(const char *s, struct og_window *w);
+int og_window_has(const struct og_window *w, int64_t t);
+
+/* agg.c: the aggregates of one bucket.  Sums are exact (independent of the
+ * order of samples and merges) and rounded once; percentiles interpolate
+ * linearly between ranks as numpy's default does.  A partial state line is
+ * KEY START COUNT NANS COVERED SUM MIN MAX FIRST_T FIRST LAST_T LAST [SAMPLE...]
+ * with SUM written as [-]0xHEXp[+-]E; samples beyond 4096 follow on lines
+ * KEY START * SAMPLE.... */
+struct og_xsum {
+	int lo, n;	/* limbs of 32 bits from 2^(32 lo - 1074) */
+	uint32_t adds;
+	int64_t *limb;
+};
+struct og_state;
+struct og_agg {
+	double (*value)(struct og_state *s, double pct);
+	double pct;
+	int samples, empty;	/* keeps every sample; has a value of none */
+	char name[16];
+};
+struct og_state {
+	int64_t start, end;
+	int64_t count, nans;	/* samples with a value, and nan samples */
+	int64_t covered;	/* -d: seconds of the bucket whose use is known */
+	int sorted;
+	struct og_xsum sum;
+	double min, max, first, last;
+	int64_t first_t, last_t;
+	double *samples;
+	size_t nsamples, capsamples;
+};
+void og_xsum_add(struct og_xsum *x, double v);
+void og_xsum_merge(struct og_xsum *x, struct og_xsum *y);
+double og_xsum_value(struct og_xsum *x);
+size_t og_xsum_format(struct og_xsum *x, char *buf);
+int og_xsum_parse(struct og_xsum *x, const char *s, size_t len);
+void og_xsum_free(struct og_xsum *x);
+int og_agg_parse(const char *list, struct og_agg **aggs, size_t *n,
+    const char **bad);
+const char *og_agg_names(void);
+void og_state_init(struct og_state *s, int64_t start, int64_t end);
+void og_state_free(struct og_state *s);
+void og_state_add(struct og_state *s, int64_t t, double v, int keep);
+void og_state_merge(struct og_state *s, struct og_state *o);
+double og_state_value(struct og_state *s, const struct og_agg *a);
+void og_state_write(struct og_state *s, const char *key, size_t keylen,
+    int64_t start);
+const char *og_state_parse(const char *p, const char *end,
+    struct og_state *s);
+
+/* expr.c: site metrics NAME=EXPR, EXPR a sum of categories with + and -
+ * and constant factors (gridGas*10, 0.5*pvProd, gridGas/1000).  A category
+ * named twice is one term.  Returns NULL or what is wrong; never exits. */
+struct og_term {
+	char cat[32];
+	double factor, divisor;	/* the term is factor * category / divisor */
+};
+struct og_expr {
+	char name[64];
+	struct og_term *terms;
+	size_t nterms;
+};
+const char *og_expr_parse(const char *s, struct og_expr *e, char *why,
+    size_t whysize);
+void og_expr_free(struct og_expr *e);
 
 /* series.c: every key's open buckets, fed samples, counter readings (-d)
  * or partial states (--merge).  A bucket is handed to emit once a sample of
@@ -486,6 +574,27 @@ void og_series_state(struct og_series_set *set, struct og_record *r,
     struct og_state *in, const char *name, uintmax_t line);
 void og_series_finish(struct og_series_set *set);
 
+/* site.c: site metrics.  Per site and bucket, each term of an expression
+ * is the sum of the site's sensors of its category (0 if it has none); a
+ * needed sensor without a value makes the result nan.  Keys are
+ * SITE/NAME, or SITE/NAME/AGG with several aggregates. */
+struct og_sites {
+	struct og_meta *meta;
+	struct og_expr *exprs;
+	size_t nexprs, naggs;
+	int *slot;		/* per sheet sensor: its slot in its site, or -1 */
+	size_t *nslots;		/* per site */
+	size_t **sensors;	/* per site: the sensor of each slot */
+	struct site_row *rows;
+	size_t nrows, cap, *table;
+};
+void og_sites_init(struct og_sites *s, struct og_meta *m,
+    struct og_expr *exprs, size_t nexprs, size_t naggs);
+void og_sites_add(struct og_sites *s, size_t sensor, int64_t start,
+    const double *v);
+void og_sites_finish(struct og_sites *s, const struct og_agg *aggs,
+    void (*out)(const char *key, size_t keylen, int64_t t, double v));
+
 /* degday.c: degree days per key from daily means (og-metric --hdd,
  * --cdd), as opengrid's compute_degree_days: the temperature equivalent
  * 0.6 T(d) + 0.3 T(d-1) + 0.1 T(d-2), nan without all three, and per base
@@ -516,6 +625,10 @@ const char *og_degday_bases(struct og_degday *d, const char *list,
 void og_degday_add(struct og_degday *d, const char *key, size_t keylen,
     int64_t day, double mean);
 void og_degday_free(struct og_degday *d);
+
+/*
+ * Regression: og-fit's least squares and the statistics of its terms.
+ */
 
 /* tdist.c: Student's t distribution with df degrees of freedom (df > 0,
  * not necessarily whole), to about 1e-12 relative, tails included, up to
@@ -592,110 +705,28 @@ struct og_stepwise {
 void og_stepwise_run(struct og_stepwise *s);
 void og_stepwise_free(struct og_stepwise *s);
 
-/* store.c: the store directory, its key files, locks and journal; no
- * other file knows the names of a store's files.  og_keyfile_open reads a
- * key's index and, with data, opens its data file for reading: 0, -1 when
- * the store has no such key, or -2 and in why (OG_STORE_WHY bytes) what is
- * wrong; a writer dies instead.  og_keyfile_close releases it, whatever
- * the open returned.  og_keyfile_verify checks chunks [from, to) against
- * their checksums; og_keyfile_chunk reads and decodes one, as
- * og_chunk_decode_decimal does, and dies if it is damaged.  The rest is
- * for packer.c: a key's data file is appended to, then og_keyfile_prepare
- * makes it durable (compacted when dead chunks take too much room) and
- * writes its new index, which og_store_commit makes visible for all keys
- * at once; og_keyfile_take_back removes what an uncommitted pack wrote. */
-#define OG_STORE_VERSION 1
-#define OG_STORE_WHY 4400
-struct og_store {
-	const char *path;
-	int dirfd, lockfd, writefd, writer;
-};
-struct og_chunkref {
-	uint64_t offset;
-	uint32_t length, count, crc;
-	int64_t tmin, tmax;
-};
-struct og_keymeta {
-	char key[OG_KEY_MAX + 1];
-	size_t keylen;
-	uint64_t data_end, dead;
-	struct og_chunkref *chunks;
-	size_t nchunks, cap;
-};
-struct og_keyfile {
-	struct og_keymeta meta;	/* the key's index */
-	char *name;		/* store.c's */
-	int fd;			/* the data file, or -1 */
-	int renewed;		/* the data file was compacted */
-};
-struct og_storekey {
-	char key[OG_KEY_MAX + 1];
-	size_t keylen;
-};
-void og_store_open(struct og_store *s, const char *path, int writer);
-void og_store_close(struct og_store *s);
-void og_store_snapshot_begin(struct og_store *s);
-void og_store_snapshot_end(struct og_store *s);
-struct og_storekey *og_store_keys(struct og_store *s, size_t *n);
-int og_storekey_compare(const void *a, const void *b);
-const char *og_keymeta_parse(const unsigned char *b, size_t len,
-    struct og_keymeta *m);
-int og_keyfile_open(struct og_store *s, struct og_keyfile *f, const char *key,
-    size_t keylen, int data, char *why, size_t whysize);
-void og_keyfile_close(struct og_keyfile *f);
-const char *og_keyfile_verify(struct og_store *s, struct og_keyfile *f,
-    size_t from, size_t to, char *why, size_t whysize);
-void og_keyfile_chunk(struct og_store *s, struct og_keyfile *f, size_t i,
-    int64_t *t, double *v, int64_t *d, int *scale, size_t *n);
-void og_keyfile_open_data(struct og_store *s, struct og_keyfile *f);
-void og_keyfile_close_data(struct og_keyfile *f);
-uint64_t og_keyfile_append(struct og_store *s, struct og_keyfile *f,
-    const void *p, size_t n);
-void og_keyfile_prepare(struct og_store *s, struct og_keyfile *f);
-void og_keyfile_take_back(struct og_store *s, struct og_keyfile *f,
-    uint64_t end);
-void og_store_commit(struct og_store *s, struct og_keyfile **f, size_t n);
+/*
+ * Network: HTTP, and the Flukso API's answers.
+ */
 
-/* site.c: site metrics.  Per site and bucket, each term of an expression
- * is the sum of the site's sensors of its category (0 if it has none); a
- * needed sensor without a value makes the result nan.  Keys are
- * SITE/NAME, or SITE/NAME/AGG with several aggregates. */
-struct og_sites {
-	struct og_meta *meta;
-	struct og_expr *exprs;
-	size_t nexprs, naggs;
-	int *slot;		/* per sheet sensor: its slot in its site, or -1 */
-	size_t *nslots;		/* per site */
-	size_t **sensors;	/* per site: the sensor of each slot */
-	struct site_row *rows;
-	size_t nrows, cap, *table;
+/* http.c: one whole-body GET with libcurl: http and https only (https
+ * verifies certificates), redirects followed, connect and total timeouts,
+ * at most max bytes.  og_http_get returns NULL and the body (NUL-terminated,
+ * the caller frees it), or a description of the failure.  Neither it nor
+ * og_http_safe_url (the URL without credentials, path or query, for
+ * messages) ever reveals a secret the URL carries.  og_body_write is the
+ * libcurl write callback that collects a body into an og_body, refusing
+ * (too_big) what would pass max bytes. */
+struct og_body {
+	char *data;		/* NUL-terminated once anything arrived */
+	size_t len, cap, max;
+	int too_big;
 };
-void og_sites_init(struct og_sites *s, struct og_meta *m,
-    struct og_expr *exprs, size_t nexprs, size_t naggs);
-void og_sites_add(struct og_sites *s, size_t sensor, int64_t start,
-    const double *v);
-void og_sites_finish(struct og_sites *s, const struct og_agg *aggs,
-    void (*out)(const char *key, size_t keylen, int64_t t, double v));
-
-/* packer.c: a pack session.  og_pack_begin opens STORE to write (one
- * session at a time, creating it if missing); og_pack_add buffers a record,
- * the last of a key's records at one time winning; og_pack_commit merges
- * all into the keys' chunks, makes them visible at once and ends the
- * session.  og_pack_abort, for an exit handler, takes back what a session
- * that dies before its commit wrote. */
-struct og_packkey;
-struct og_pack {
-	struct og_store store;
-	struct og_packkey **keys, *last;	/* keys by first record */
-	uint64_t run;		/* the record run whose key last is */
-	size_t nkeys, buffered;
-	struct og_table table;	/* of keys */
-	int open, committing;
-};
-void og_pack_begin(struct og_pack *p, const char *path);
-void og_pack_add(struct og_pack *p, const struct og_record *r);
-void og_pack_commit(struct og_pack *p);
-void og_pack_abort(struct og_pack *p);
+int og_http_is_url(const char *s);
+const char *og_http_safe_url(const char *url, char *buf, size_t size);
+const char *og_http_get(const char *url, long timeout, size_t max, char **body,
+    size_t *len, char *why, size_t whysize);
+size_t og_body_write(char *data, size_t size, size_t n, void *body);
 
 /* json.c: a strict JSON reader (RFC 8259) into a flat token array, the
  * root at index 0: jsmn tokenizes, a pass over its tokens refuses what
@@ -798,26 +829,6 @@ uint64_t og_fetch_bytes(const struct og_fetcher *f);
 void og_fetch_free(struct og_fetcher *f);
 const char *og_fetch_where(const char *url);
 
-/* cred.c: secrets from a file only its owner may read or write (a regular
- * file, mode 0600 or stricter), never from argv: lines NAME SECRET, a tab
- * or spaces between; empty lines and lines starting with '#' are skipped.
- * og_cred_read dies on any other file, and on a line check refuses
- * (naming file, line and check's reason, never the secret).  A token is
- * 1 to OG_TOKEN_MAX - 17 bytes without space or control byte. */
-struct og_cred {
-	char *name, *secret;
-};
-struct og_creds {
-	const char *path;
-	struct og_cred *c;
-	size_t n;
-};
-void og_cred_read(struct og_creds *cr, const char *path,
-    const char *(*check)(const char *name, const char *secret));
-const char *og_cred_find(const struct og_creds *cr, const char *name);
-void og_cred_free(struct og_creds *cr);
-int og_token_ok(const char *s, size_t len);
-
 /* sync.c: the records of sensors from the Flukso API, printed as they
  * settle: sensors in order of og_sync_add, each one's records in time
  * order and within [start, end).  In tmpo mode each sensor's sync list
@@ -846,5 +857,25 @@ int og_sync_add(struct og_sync *y, const char *id, const char *token,
     int64_t start, int64_t end);
 int og_sync_run(struct og_sync *y);
 void og_sync_free(struct og_sync *y);
+
+/* cred.c: secrets from a file only its owner may read or write (a regular
+ * file, mode 0600 or stricter), never from argv: lines NAME SECRET, a tab
+ * or spaces between; empty lines and lines starting with '#' are skipped.
+ * og_cred_read dies on any other file, and on a line check refuses
+ * (naming file, line and check's reason, never the secret).  A token is
+ * 1 to OG_TOKEN_MAX - 17 bytes without space or control byte. */
+struct og_cred {
+	char *name, *secret;
+};
+struct og_creds {
+	const char *path;
+	struct og_cred *c;
+	size_t n;
+};
+void og_cred_read(struct og_creds *cr, const char *path,
+    const char *(*check)(const char *name, const char *secret));
+const char *og_cred_find(const struct og_creds *cr, const char *name);
+void og_cred_free(struct og_creds *cr);
+int og_token_ok(const char *s, size_t len);
 
 #endif
