@@ -9,6 +9,12 @@
 
 const char *argv0 = "og";
 
+const struct option og_long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
 void
 og_setprog(const char *name)
 {

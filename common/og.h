@@ -3,6 +3,7 @@
 #ifndef OG_H
 #define OG_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,8 +20,10 @@
  */
 
 /* err.c: diagnostics prefixed with the program name; a format ending in ':'
- * gets ": strerror(errno)" appended. */
+ * gets ": strerror(errno)" appended.  og_long_options are --help and
+ * --version, as GNU users type them, for getopt_long: -h and -V. */
 extern const char *argv0;
+extern const struct option og_long_options[];
 void og_setprog(const char *name);
 void og_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void og_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -265,7 +265,8 @@ main(int argc, char *argv[])
 	int c, negative = 0;
 
 	og_setprog(argv[0]);
-	while ((c = getopt(argc, argv, "c:hm:np:Vx:y:")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:hm:np:Vx:y:",
+	    og_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			level = parse_fraction(optarg, c, 0, 0, 1, 0);

@@ -270,7 +270,8 @@ main(int argc, char *argv[])
 	int c, chosen, header = 0, list_sites = 0;
 
 	og_setprog(argv[0]);
-	while ((c = getopt(argc, argv, "c:f:Hhl:S:t:V")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:f:Hhl:S:t:V",
+	    og_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (og_category(optarg) < 0) {

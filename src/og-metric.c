@@ -43,6 +43,7 @@ static const struct option long_options[] = {
 	{ "hdd", required_argument, NULL, 'H' },
 	{ "cdd", required_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 

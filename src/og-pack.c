@@ -37,7 +37,8 @@ main(int argc, char *argv[])
 	int c, quiet = 0;
 
 	og_setprog(argv[0]);
-	while ((c = getopt(argc, argv, "hqV")) != -1) {
+	while ((c = getopt_long(argc, argv, "hqV",
+	    og_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			og_usage(usage_text, 0);

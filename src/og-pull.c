@@ -221,7 +221,8 @@ options(int argc, char *argv[], struct og_sync_opts *o)
 	int64_t n;
 	int c;
 
-	while ((c = getopt(argc, argv, "e:hj:K:km:qR:r:Ss:t:U:u:Vv")) != -1) {
+	while ((c = getopt_long(argc, argv, "e:hj:K:km:qR:r:Ss:t:U:u:Vv",
+	    og_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			og_usage(usage_text, 0);

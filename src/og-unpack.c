@@ -173,7 +173,8 @@ options(int argc, char *argv[])
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "e:hlms:TVx")) != -1) {
+	while ((c = getopt_long(argc, argv, "e:hlms:TVx",
+	    og_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			time_option(optarg, &end, &has_end);

@@ -24,6 +24,17 @@ TOOLS="og-fit og-meta og-metric og-pack og-pull og-unpack"
 	done
 }
 
+@test "--help and --version are -h and -V, for every tool" {
+	for t in $TOOLS; do
+		run "$t" --help
+		assert_success
+		assert_output "$("$t" -h)"
+		run "$t" --version
+		assert_success
+		assert_output "$t (og) 0.1"
+	done
+}
+
 @test "an unknown option is a usage error: synopsis on stderr, exit 2" {
 	for t in $TOOLS; do
 		run --separate-stderr "$t" -Q
