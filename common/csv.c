@@ -1,9 +1,30 @@
-/* csv.c: an RFC 4180 reader over a buffer in memory, one record per call.
+/* csv.c: an RFC 4180 reader over a buffer in memory, one record per call,
+ * with ',' or, in a sheet whose header says so, ';' between fields.
  * It never exits on bad input: it returns the error, so a fuzzer can drive it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "og.h"
+
+/* Excel in a Belgian or Dutch locale saves CSV with ';' between fields: the
+ * separator is ';' when the first line holds more of them than commas,
+ * outside quotes. */
+static char
+separator(const char *p, const char *end)
+{
+	size_t commas = 0, semicolons = 0;
+	int quoted = 0;
+
+	for (; p < end && (quoted || (*p != '\n' && *p != '\r')); p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (!quoted && *p == ',')
+			commas++;
+		else if (!quoted && *p == ';')
+			semicolons++;
+	}
+	return semicolons > commas ? ';' : ',';
+}
 
 void
 og_csv_init(struct og_csv *c, const char *data, size_t len)
@@ -14,6 +35,7 @@ og_csv_init(struct og_csv *c, const char *data, size_t len)
 	c->nextline = 1;
 	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
 		c->p += 3;
+	c->sep = separator(c->p, c->end);
 }
 
 void
@@ -111,14 +133,15 @@ og_csv_next(struct og_csv *c, const char **why)
 					put(c, *p);
 				}
 			}
-			if (p < end && *p != ',' && *p != '\n' && *p != '\r') {
+			if (p < end && *p != c->sep && *p != '\n' &&
+			    *p != '\r') {
 				c->errline = c->nextline;
 				return fail(c, why,
 				    "text after a closing quote");
 			}
 		} else {
-			for (; p < end && *p != ',' && *p != '\n' && *p != '\r';
-			    p++) {
+			for (; p < end && *p != c->sep && *p != '\n' &&
+			    *p != '\r'; p++) {
 				if (*p == '\0') {
 					c->errline = c->nextline;
 					return fail(c, why, "NUL byte");
@@ -127,7 +150,7 @@ og_csv_next(struct og_csv *c, const char **why)
 			}
 		}
 		end_field(c, start);
-		if (p < end && *p == ',') {
+		if (p < end && *p == c->sep) {
 			p++;
 			continue;
 		}

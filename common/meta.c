@@ -49,6 +49,11 @@ og_meta_read(struct og_meta *m, const char *path)
 	while ((line = og_read_line(&rd, &len))) {
 		if (rd.lineno == 1 && strncmp(line, "sensor\tsite\t", 12) == 0)
 			continue;
+		if (rd.lineno == 1 && !memchr(line, '\t', len) &&
+		    (memchr(line, ',', len) || memchr(line, ';', len)) &&
+		    strcasestr(line, "sensor"))
+			og_die("%s:1: a sheet (CSV), not og-meta's output: run "
+			    "'og-meta SHEET >META' and give META", path);
 		if (memchr(line, '\r', len))
 			og_die("%s:%ju: CR in line (DOS line ends?)", path,
 			    rd.lineno);

@@ -388,7 +388,8 @@ void og_pack_abort(struct og_pack *p);
  */
 
 /* csv.c: an RFC 4180 reader over a buffer in memory: quoted fields with
- * commas, quotes and line ends, a UTF-8 BOM, CRLF, LF or CR line ends.
+ * commas, quotes and line ends, a UTF-8 BOM, CRLF, LF or CR line ends; ';'
+ * separates fields instead of ',' when the first line holds more of them.
  * og_csv_next gives 1 and the record's fields, 0 at the end, or -1 and what
  * is wrong; it never exits on bad input (only when memory runs out). */
 struct og_csv {
@@ -398,6 +399,7 @@ struct og_csv {
 	uintmax_t row;		/* the record's number, the first being 1 */
 	uintmax_t line;		/* the line it starts on */
 	uintmax_t errline;	/* the line an error points at */
+	char sep;		/* ',' or, from the header line, ';' */
 	const char *p, *end;
 	uintmax_t nextline;
 	char *buf;

@@ -175,6 +175,30 @@ seen_before(struct og_table *seen, const struct og_sheet *s, size_t row)
 	return -1;
 }
 
+/* A needed column the header lacks: name the columns it has, which shows a
+ * sheet of another separator or a header that is not the first line. */
+static const char *
+missing(const struct og_sheet *s, const char *name, char *why,
+    size_t whysize)
+{
+	char a[SHOWN_MAX];
+	size_t i, len;
+
+	if (s->ncols && strncmp(s->col[0], "\xef\xbb\xbf", 3) == 0) {
+		snprintf(why, whysize, "missing column '%s': the header starts "
+		    "with a second UTF-8 byte order mark (BOM)", name);
+		return why;
+	}
+	len = snprintf(why, whysize, "missing column '%s' (the header has",
+	    name);
+	for (i = 0; i < s->ncols && len < whysize; i++)
+		len += snprintf(why + len, whysize - len, "%s %s",
+		    i ? "," : "", shown(a, s->col[i]));
+	if (len < whysize)
+		snprintf(why + len, whysize - len, ")");
+	return why;
+}
+
 static const char *
 read_header(struct og_sheet *s, const struct og_csv *c, char *why,
     size_t whysize)
@@ -197,9 +221,9 @@ read_header(struct og_sheet *s, const struct og_csv *c, char *why,
 	s->category = og_sheet_column(s, "category");
 	s->type = og_sheet_column(s, "type");
 	if (s->sensor < 0)
-		return "missing column 'sensor'";
+		return missing(s, "sensor", why, whysize);
 	if (s->site < 0)
-		return "missing column 'site'";
+		return missing(s, "site", why, whysize);
 	return NULL;
 }
 

@@ -60,8 +60,7 @@ parse_fields(const char *arg)
 
 	if (!*arg || *arg == ',' || arg[strlen(arg) - 1] == ',' ||
 	    strstr(arg, ",,")) {
-		og_warn("-f: empty field name in '%s'", arg);
-		exit(OG_EXIT_USAGE);
+		og_usage_error("-f: empty field name in '%s'", arg);
 	}
 	copy = rest = og_strdup(arg);
 	while ((name = strsep(&rest, ",")))
@@ -275,9 +274,8 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'c':
 			if (og_category(optarg) < 0) {
-				og_warn("unknown category '%s' (valid: %s)",
+				og_usage_error("unknown category '%s' (valid: %s)",
 				    optarg, og_category_names());
-				exit(OG_EXIT_USAGE);
 			}
 			add(&categories, optarg);
 			break;
@@ -291,9 +289,8 @@ main(int argc, char *argv[])
 			og_usage(usage_text, 0);
 		case 'l':
 			if (strcmp(optarg, "sites") != 0) {
-				og_warn("-l: unknown list '%s' (valid: sites)",
+				og_usage_error("-l: unknown list '%s' (valid: sites)",
 				    optarg);
-				exit(OG_EXIT_USAGE);
 			}
 			list_sites = 1;
 			break;
@@ -314,8 +311,7 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		og_usage(usage_text, OG_EXIT_USAGE);
 	if (list_sites && fields.n) {
-		og_warn("-f and -l do not combine");
-		exit(OG_EXIT_USAGE);
+		og_usage_error("-f and -l do not combine");
 	}
 	if (!(chosen = fields.n > 0))
 		for (c = 0; c < (int)(sizeof default_fields /

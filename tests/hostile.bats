@@ -363,6 +363,8 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 	fails 1 "og-metric: meta:1: bad sensor 's 1'" og-metric -i 1h -M meta -x x=gridImport
 	fails 1 "og-metric: /: read error: Is a directory" og-metric -i 1h -M / -x x=gridImport
 	fails 1 "og-metric: nosuch: No such file or directory" og-metric -i 1h -M nosuch -x x=gridImport
+	printf 'site,sensor,category\nA,s1,gridImport\n' >sheet.csv
+	fails 1 "og-metric: sheet.csv:1: a sheet (CSV), not og-meta's output: run 'og-meta SHEET >META' and give META" og-metric -i 1h -M sheet.csv -x x=gridImport
 }
 
 @test "og-metric: bad partial state and data that cannot be bucketed" {
@@ -395,10 +397,10 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 
 @test "og-meta: hostile sheets" {
 	sheet() { printf "$1" >in; }
-	sheet 'sensor;site;category\na;x;gridNet\n'
-	fails 1 "og-meta: <stdin>:1: missing column 'sensor'" og-meta -
+	sheet 'sensor;site,category\na;x,gridNet\n'
+	fails 1 "og-meta: <stdin>:1: missing column 'sensor' (the header has 'sensor;site', 'category')" og-meta -
 	sheet '\xef\xbb\xbf\xef\xbb\xbfsensor,site\n'
-	fails 1 "og-meta: <stdin>:1: missing column 'sensor'" og-meta -
+	fails 1 "og-meta: <stdin>:1: missing column 'sensor': the header starts with a second UTF-8 byte order mark (BOM)" og-meta -
 	sheet 'sensor,site,category\n"a\001",x,gridNet\n'
 	fails 1 "og-meta: <stdin>:2: bad sensor 'a\\001': it names records, so it must be printable ASCII without spaces, at most 255 bytes" og-meta -
 	sheet "sensor,site,category\n$LONGKEY,x,gridNet\n"

@@ -369,14 +369,31 @@ EOF
 	assert_equal "$stderr" "og-meta: s.csv:3: no category column, but the Gas sensor 'b' needs one"
 }
 
+@test "a sheet saved with ';' by Excel in a Belgian locale reads as with ','" {
+	printf '%s\r\n' 'site;sensor;category;type;description' \
+	    'gent;aaaa;gridNet;electricity;"net meter; reversible"' \
+	    '"b;1";bbbb;gridGas;gas;"gas, 10 l"' >semi.csv
+	printf '%s\n' 'site,sensor,category,type,description' \
+	    'gent,aaaa,gridNet,electricity,net meter; reversible' \
+	    'b;1,bbbb,gridGas,gas,"gas, 10 l"' >comma.csv
+	run og-meta -f sensor,site,description semi.csv
+	assert_success
+	assert_output "$(printf 'aaaa\tgent\tnet meter; reversible\nbbbb\tb;1\tgas, 10 l')"
+	check_same "og-meta semi.csv" "og-meta comma.csv"
+	# a header of more commas than semicolons keeps ','
+	printf '%s\n' 'site,sensor,category,note' 'x,cccc,gridCons,a;b;c;d' >mixed.csv
+	run og-meta -f note mixed.csv
+	assert_output "a;b;c;d"
+}
+
 @test "a missing required column is an error on row 1" {
 	printf '%s\n' 'sensors,site,category' 'a,x,gridNet' >s.csv
 	meta_err s.csv
 	assert_failure 1
-	assert_equal "$stderr" "og-meta: s.csv:1: missing column 'sensor'"
+	assert_equal "$stderr" "og-meta: s.csv:1: missing column 'sensor' (the header has 'sensors', 'site', 'category')"
 	printf '%s\n' 'sensor,category' 'a,gridNet' >s.csv
 	meta_err s.csv
-	assert_equal "$stderr" "og-meta: s.csv:1: missing column 'site'"
+	assert_equal "$stderr" "og-meta: s.csv:1: missing column 'site' (the header has 'sensor', 'category')"
 	printf '%s\n' 'sensor,site,Sensor' >s.csv
 	meta_err s.csv
 	assert_equal "$stderr" "og-meta: s.csv:1: duplicate column 'Sensor' (columns 1 and 3)"
