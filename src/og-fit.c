@@ -251,36 +251,28 @@ parse_fraction(const char *arg, int opt, double lo, int lo_in, double hi,
 	return v;
 }
 
-int
-main(int argc, char *argv[])
+static int
+options(int argc, char *argv[], const char **modelpath, double *pmax,
+    double *level, int *negative)
 {
-	static const char *suffix[3] = { "/predicted", "/interval_l",
-	    "/interval_u" };
-	struct og_stepwise sw = { 0 };
-	struct series *y;
-	const char *modelpath = NULL;
-	char key[OG_KEY_MAX + 1];
-	double pmax = 0.05, level = 0.95, tq, *row, out[3];
-	size_t i, j, n, keylen, k;
-	int c, negative = 0;
+	int c;
 
-	og_setprog(argv[0]);
 	while ((c = getopt_long(argc, argv, "c:hm:np:Vx:y:",
 	    og_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			level = parse_fraction(optarg, c, 0, 0, 1, 0);
+			*level = parse_fraction(optarg, c, 0, 0, 1, 0);
 			break;
 		case 'h':
 			og_usage(usage_text, 0);
 		case 'm':
-			modelpath = optarg;
+			*modelpath = optarg;
 			break;
 		case 'n':
-			negative = 1;
+			*negative = 1;
 			break;
 		case 'p':
-			pmax = parse_fraction(optarg, c, 0, 0, 1, 1);
+			*pmax = parse_fraction(optarg, c, 0, 0, 1, 1);
 			break;
 		case 'V':
 			og_version();
@@ -298,8 +290,14 @@ main(int argc, char *argv[])
 			og_usage(usage_text, OG_EXIT_USAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	return optind;
+}
+
+static void
+check_keys(void)
+{
+	size_t i, j, keylen;
+
 	if (!ykey)
 		og_usage(usage_text, OG_EXIT_USAGE);
 	keylen = strlen(ykey);
@@ -315,8 +313,15 @@ main(int argc, char *argv[])
 			if (strcmp(xkeys[i], xkeys[j]) == 0)
 				og_usage_error("-x '%s' given twice", xkeys[i]);
 	}
+}
 
-	og_record_loop(argc, argv, add, NULL);
+/* The rows: the times at which Y and every candidate have a value; dies
+ * when they are too few or a column does not vary. */
+static size_t
+rows(void)
+{
+	struct series *y;
+	size_t i, n;
 
 	y = find(ykey, "the -y key");
 	cand = og_calloc(nseries + 1, sizeof *cand);
@@ -342,27 +347,29 @@ main(int argc, char *argv[])
 	for (i = 0; i < ncand; i++)
 		check_varies(cand[i]->key, xv[i], n, nxkeys ? " (leave it out "
 		    "of -x)" : " (name the candidates with -x)");
+	return n;
+}
 
-	sw.cand = (const double *const *)xv;
-	sw.ncand = ncand;
-	sw.n = n;
-	sw.y = yv;
-	sw.pmax = pmax;
-	sw.collinear = collinear;
-	og_stepwise_run(&sw);
-	if (modelpath)
-		write_model(modelpath, &sw);
+/* Y/predicted, Y/interval_l and Y/interval_u at each row, the interval as
+ * wls_prediction_std(alpha = 1 - level) gives it, around the prediction
+ * before negative ones are set to 0 */
+static void
+predict(struct og_stepwise *sw, size_t n, double level, int negative)
+{
+	static const char *suffix[3] = { "/predicted", "/interval_l",
+	    "/interval_u" };
+	char key[OG_KEY_MAX + 1];
+	size_t i, j, k, keylen = strlen(ykey);
+	double tq, *row, out[3];
 
-	/* as wls_prediction_std(alpha = 1 - level), around the prediction
-	 * before negative ones are set to 0 */
-	tq = og_t_isf((1 - level) / 2, sw.model.df_resid);
-	row = og_calloc(sw.nterms + 1, sizeof *row);
+	tq = og_t_isf((1 - level) / 2, sw->model.df_resid);
+	row = og_calloc(sw->nterms + 1, sizeof *row);
 	memcpy(key, ykey, keylen);
 	for (i = 0; i < n; i++) {
 		row[0] = 1;
-		for (j = 0; j < sw.nterms; j++)
-			row[j + 1] = xv[sw.terms[j]][i];
-		og_ols_predict(&sw.model, row, tq, &out[0], &out[1], &out[2]);
+		for (j = 0; j < sw->nterms; j++)
+			row[j + 1] = xv[sw->terms[j]][i];
+		og_ols_predict(&sw->model, row, tq, &out[0], &out[1], &out[2]);
 		if (!negative && out[0] < 0)
 			out[0] = 0;
 		for (k = 0; k < 3; k++) {
@@ -371,10 +378,14 @@ main(int argc, char *argv[])
 			    out[k]);
 		}
 	}
-	og_out_close();
-
-	og_stepwise_free(&sw);
 	free(row);
+}
+
+static void
+free_all(void)
+{
+	size_t i;
+
 	for (i = 0; i < ncand; i++)
 		free(xv[i]);
 	free(xv);
@@ -388,5 +399,36 @@ main(int argc, char *argv[])
 	og_table_free(&table);
 	free(cand);
 	free(xkeys);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct og_stepwise sw = { 0 };
+	const char *modelpath = NULL;
+	double pmax = 0.05, level = 0.95;
+	int i, negative = 0;
+
+	og_setprog(argv[0]);
+	i = options(argc, argv, &modelpath, &pmax, &level, &negative);
+	argc -= i;
+	argv += i;
+	check_keys();
+	og_record_loop(argc, argv, add, NULL);
+
+	sw.n = rows();
+	sw.cand = (const double *const *)xv;
+	sw.ncand = ncand;
+	sw.y = yv;
+	sw.pmax = pmax;
+	sw.collinear = collinear;
+	og_stepwise_run(&sw);
+	if (modelpath)
+		write_model(modelpath, &sw);
+	predict(&sw, sw.n, level, negative);
+	og_out_close();
+
+	og_stepwise_free(&sw);
+	free_all();
 	return 0;
 }
