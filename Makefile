@@ -28,7 +28,8 @@ UNITS = $(UNITSRC:tests/unit/%.c=$(OUT)/unit/%)
 DEBS = build-essential libcurl4-openssl-dev libjsmn-dev libzstd-dev zlib1g-dev \
 	bats bats-support bats-assert python3 tzdata gnuplot-nox parallel mawk \
 	util-linux clang libclang-rt-14-dev openssl file chromium \
-	python3-pandas python3-scipy python3-statsmodels openssh-server iproute2
+	python3-pandas python3-scipy python3-statsmodels openssh-server iproute2 \
+	mandoc
 
 all: $(PROGS) $(UNITS)
 

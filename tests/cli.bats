@@ -67,6 +67,28 @@ TOOLS="og-fit og-meta og-metric og-pack og-pull og-unpack"
 	assert_output "og-unpack: bad time 'yesterday'"
 }
 
+@test "every man page is clean under mandoc -T lint, and its quotes close where they open" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed (make deps installs it)"
+	for page in "$TOP"/src/*.1 "$TOP"/src/og.7; do
+		run mandoc -T lint -W warning "$page"
+		assert_output ""
+		# a quote that opens inside another, as in (‘42, ‘-0.5’’), or
+		# closes twice, is a macro nested the wrong way
+		run python3 - "$page" <<'PY'
+import re, subprocess, sys
+text = subprocess.run(["mandoc", "-T", "utf8", sys.argv[1]],
+                      capture_output=True, text=True).stdout
+depth = 0
+for line in re.sub(".\b", "", text).splitlines():
+    for ch in line:
+        depth += {"\u2018": 1, "\u2019": -1}.get(ch, 0)
+        if not 0 <= depth <= 1:
+            sys.exit("%s: %s" % (sys.argv[1], line.strip()))
+PY
+		assert_success
+	done
+}
+
 @test "every tool has a man page with its synopsis" {
 	for t in $TOOLS; do
 		[ -f "$TOP/src/$t.1" ]

@@ -6,7 +6,9 @@ bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 OG_BIN=${OG_BIN:-$TOP/bin}
-PATH=$OG_BIN:$TOP/pipelines:$PATH
+# Debian's python3 (make deps) before any earlier on PATH: a pyenv shim takes
+# a second or two to start, many times a test.
+PATH=$OG_BIN:$TOP/pipelines:/usr/bin:$PATH
 DATA=$TOP/tests/data
 export TZ=Europe/Brussels LC_ALL=C
 
