@@ -193,9 +193,11 @@ stream_input(const char *path)
 	    (st.fd = open(st.name = path, O_RDONLY | O_CLOEXEC)) < 0)
 		og_die("%s:", path);
 	st.buf = og_malloc(st.cap + 1);
-	while (!stopping) {
+	for (;;) {
 		if ((line = stream_line(&st, &len))) {
 			stream_record(&st, line, len);
+		} else if (stopping) {
+			break;
 		} else if (st.eof) {
 			if (st.end > st.start)
 				og_warn("%s:%ju: line cut at end of input:"

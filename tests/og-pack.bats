@@ -377,3 +377,243 @@ for t in [-5, 9999, 10000, 19999, 20000, 1451609999, 1451610000,
 		for (b in n) if (n[b] != 30000) { print "batch " b " torn: " n[b]; exit 1 }
 	    }'
 }
+
+# --- damage, repair and leftovers -------------------------------------------
+
+# data_end STORE KEY: the data end a key's meta file records (og-pack(1))
+data_end() {
+	od -An -tu8 -j8 -N8 "$1/$2.meta" | tr -d ' '
+}
+
+# tidy STORE: no file a pack leaves when it dies, and every data file
+# exactly as long as its meta file says
+tidy() {
+	local m left
+	left=$(cd "$1" && find . -name '*.new' -o -name '.og-dirty' -o -name '.og-journal*')
+	[ -z "$left" ] || { echo "left over: $left"; return 1; }
+	for m in "$1"/*.meta; do
+		[ "$(stat -c %s "${m%.meta}.dat")" = "$(data_end "$1" "$(basename "${m%.meta}")")" ] ||
+		    { echo "${m%.meta}.dat: $(stat -c %s "${m%.meta}.dat") bytes, meta says $(data_end "$1" "$(basename "${m%.meta}")")"; return 1; }
+	done
+}
+
+@test "one damaged key does not block the batch: the others land, it is named, exit 1" {
+	gzip -dc "$DATA/elec_power_min_1sensor.tsv.gz" | sed 's/^[^\t]*/e1de/' >in
+	og-pack tr <in
+	truncate -s 20000 tr/e1de.dat
+	sum=$(md5sum tr/e1de.*)
+	run --separate-stderr og-pack tr < <(rec zz2 1 5 e1de 1600000000 5 zz2 2 6)
+	assert_failure 1
+	assert_equal "$stderr" "og-pack: tr/e1de.dat: 20000 bytes, shorter than the 42820 its meta file counts: damaged
+og-pack: e1de: 1 record not stored: its files are damaged (og-pack -R repairs them)"
+	run og-unpack tr zz2
+	assert_output "$(rec zz2 1 5.0 zz2 2 6.0)"
+	[ "$(md5sum tr/e1de.*)" = "$sum" ]
+	# a re-run is safe: the records that landed are written again, the same
+	run og-pack tr < <(rec zz2 1 5 e1de 1600000000 5 zz2 2 6)
+	assert_failure 1
+	run og-unpack tr zz2
+	assert_output "$(rec zz2 1 5.0 zz2 2 6.0)"
+}
+
+@test "a key damaged in the middle of a batch drops all its records of the batch, and only them" {
+	seq 0 49999 | awk '{print "k\t" $1 "\t" $1}' | og-pack st
+	rec j 1 1 | og-pack st
+	# damage the second chunk: a batch reaching into it cannot merge
+	printf 'Z' | dd of=st/k.dat bs=1 seek=$(( $(od -An -tu8 -j$((32 + 1 + 40)) -N8 st/k.meta) + 50 )) conv=notrunc 2>/dev/null
+	size=$(stat -c %s st/k.dat)
+	run --separate-stderr og-pack st < <(seq 50000 99999 | awk '{print "k\t" $1 "\t" $1}'; rec j 2 2; rec k 20000 0)
+	assert_failure 1
+	[[ "${stderr_lines[0]}" == "og-pack: st/k.dat: offset "*": checksum mismatch" ]]
+	assert_equal "${stderr_lines[1]}" "og-pack: k: 50001 records not stored: its files are damaged (og-pack -R repairs them)"
+	# what it wrote to k before it found the damage is taken back
+	[ "$(stat -c %s st/k.dat)" -eq "$size" ]
+	run og-unpack st j
+	assert_output "$(rec j 1 1.0 j 2 2.0)"
+	tidy st
+}
+
+@test "-R keeps the whole chunks, drops the damaged, and the key reads and packs again" {
+	seq 0 49999 | awk '{print "k\t" $1 * 60 "\t" $1 % 97}' >in
+	og-pack st <in
+	rec j 1 1 | og-pack st
+	[ "$(count_chunks st k)" -eq 4 ]
+	# one byte of the second chunk (records 16384 to 32767)
+	off=$(od -An -tu8 -j$((32 + 1 + 40)) -N8 st/k.meta | tr -d ' ')
+	printf 'Z' | dd of=st/k.dat bs=1 seek=$((off + 60)) conv=notrunc 2>/dev/null
+	run og-unpack st k
+	assert_failure 1
+	run --separate-stderr og-pack -R st
+	assert_success
+	assert_equal "$stderr" "og-pack: st/k.dat: offset $off: checksum mismatch: 16384 records dropped (983040 to 1966020)"
+	assert_output "$(printf 'j\tintact: 1 chunk, 1 record\nk\tkept 3 chunks, 33616 records; dropped 1 chunk, 16384 records')"
+	og-unpack st k >out
+	awk '$2 < 983040 || $2 > 1966020 {print $1 "\t" $2 "\t" $3 ".0"}' in | cmp - out
+	tidy st
+	# the hole can be filled again, and new records append
+	awk '$2 >= 983040 && $2 <= 1966020' in | og-pack st
+	rec k 3000000 1 | og-pack st
+	og-unpack st k | cmp - <({ sed 's/$/.0/' in; rec k 3000000 1.0; })
+	run og-pack -R st k
+	assert_success
+	assert_output "$(printf 'k\tintact: 4 chunks, 50001 records')"
+}
+
+@test "-R rebuilds a torn meta file from the chunks, leaving out the chunks they replaced" {
+	seq 0 49999 | awk '{print "k\t" $1 * 60 "\t" $1 % 97}' | og-pack st
+	# a second batch replaces chunks: their old copies stay dead in k.dat
+	seq 20000 20100 | awk '{print "k\t" $1 * 60 "\t7"}' | og-pack st
+	og-unpack st >want
+	cp st/k.dat before.dat
+	printf 'QQ' | dd of=st/k.meta bs=1 seek=50 conv=notrunc 2>/dev/null
+	run --separate-stderr og-pack -R st
+	assert_success
+	assert_equal "$stderr" "og-pack: st/k.meta: meta file checksum mismatch: index rebuilt from the data file"
+	assert_output "$(printf 'k\tindex rebuilt: kept 4 chunks, 50000 records; 0 bytes held no chunk')"
+	og-unpack st | cmp want -
+	[ "$(stat -c %s st/k.dat)" -lt "$(stat -c %s before.dat)" ]
+	tidy st
+	# a meta file lost, and bytes that are no chunk in the data file
+	rm st/k.meta
+	printf 'garbage' >>st/k.dat
+	run og-unpack st k
+	assert_output "og-unpack: k: no such key"
+	run --separate-stderr og-pack -R st
+	assert_success
+	assert_equal "$stderr" "og-pack: no meta file: index rebuilt from the data file"
+	assert_output "$(printf 'k\tindex rebuilt: kept 4 chunks, 50000 records; 7 bytes held no chunk')"
+	og-unpack st | cmp want -
+	rec k 9999999 1 | og-pack st
+	[ "$(og-unpack st | wc -l)" -eq 50001 ]
+}
+
+@test "-R: a missing data file empties its key; a key not in the store is named" {
+	rec a 1 1 a 2 2 b 1 3 | og-pack st
+	rm st/a.dat
+	run --separate-stderr og-pack -R st a nokey
+	assert_failure 1
+	assert_equal "$stderr" "$(printf 'og-pack: st/a.dat: No such file or directory\nog-pack: nokey: no such key')"
+	assert_output "$(printf 'a\tkept 0 chunks, 0 records; dropped 1 chunk, 2 records')"
+	run og-unpack st
+	assert_success
+	assert_output "$(rec b 1 3.0)"
+	rec a 5 5 | og-pack st
+	run og-unpack st a
+	assert_output "$(rec a 5 5.0)"
+	run og-pack -R st ''
+	assert_failure 1
+	assert_output "og-pack: bad key ''"
+}
+
+@test "-R is atomic: killed at any point, the store reads as before or as repaired" {
+	for k in $(seq 1 40); do seq 1 20000 | awk -v k=$k '{print "k" k "\t" $1 "\t" $1 % 7}'; done >in
+	og-pack st <in
+	og-unpack st k1 >want
+	for k in $(seq 1 40); do
+		# into the first chunk, 84 bytes
+		printf 'Z' | dd of=st/k$k.dat bs=1 seek=50 conv=notrunc 2>/dev/null
+	done
+	cp -a st damaged
+	for i in $(seq 1 20); do
+		rm -rf st && cp -a damaged st
+		og-pack -R st >/dev/null 2>&1 &
+		pid=$!
+		sleep "0.0$((RANDOM % 10))"
+		kill -9 $pid 2>/dev/null || true
+		wait $pid 2>/dev/null || true
+		# every key either damaged as before or repaired, never a mix
+		n=$(og-unpack -l st | wc -l)
+		[ "$n" -eq 40 ] || { echo "after kill $i: $n keys"; return 1; }
+		good=$(og-unpack st 2>/dev/null | wc -l) || true
+		[ $((good % 3616)) -eq 0 ] || { echo "after kill $i: $good records"; return 1; }
+		run og-pack -R st
+		assert_success
+		og-unpack st k1 | cmp - <(tail -n 3616 want)
+		tidy st
+	done
+}
+
+@test "kill -9 or SIGTERM mid-pack: the next pack, of another key, removes what it left" {
+	awk 'BEGIN {srand(3); for (i = 0; i < 300000; i++)
+	    printf "k%d\t%d\t%.17g\n", i % 12, i, rand()}' >one
+	awk 'BEGIN {srand(4); for (i = 0; i < 600000; i++)
+	    printf "k%d\t%d\t%.17g\n", i % 12, 1000000 + i, rand()}' >two
+	for sig in TERM KILL; do
+		rm -rf st
+		og-pack st <one
+		og-unpack st >want
+		size=$(cat st/*.dat | wc -c)
+		og-pack st <two &
+		pid=$!
+		# kill once it has written past the committed ends
+		for i in $(seq 1000); do
+			[ "$(cat st/*.dat | wc -c)" -gt $((size + 1000000)) ] && break
+			sleep 0.01
+		done
+		kill -$sig $pid
+		wait $pid || true
+		[ "$(cat st/*.dat | wc -c)" -gt $((size + 1000000)) ]
+		[ -e st/.og-dirty ]
+		og-unpack st | cmp want -
+		rec other 1 1 | og-pack st
+		tidy st
+		[ "$(cat st/*.dat | wc -c)" -eq $((size + 60)) ]
+		og-unpack st | cmp - <(cat want; rec other 1 1.0)
+	done
+}
+
+@test "kill -9 at random points, then a pack of another key: nothing left over" {
+	seq 1 60000 | awk '{print "k" $1 % 6 "\t" $1 "\t" $1 % 10}' >one
+	og-pack st <one
+	for b in $(seq 1 25); do
+		awk -v b=$b 'BEGIN { for (i = 1; i <= 60000; i++)
+		    print "k" i % 6 "\t" b * 100000 + i "\t" i % 3 }' >batch
+		og-pack st <batch &
+		pid=$!
+		sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
+		kill -9 $pid 2>/dev/null || true
+		wait $pid 2>/dev/null || true
+		rec "other$b" 1 1 | og-pack st
+		tidy st
+		og-unpack st >/dev/null
+	done
+}
+
+# --- og-unpack -p -----------------------------------------------------------
+
+@test "-p prints each key's last record before START too, however far back" {
+	seq 0 40000 | awk '{print "k\t" $1 * 60 "\t" $1 % 97}' >in
+	og-pack st <in
+	rec idle 5 1 idle 100 2 | og-pack st
+	[ "$(count_chunks st k)" -eq 3 ]
+	# START at a chunk's first record: the record before is the last of
+	# the chunk before
+	s=$((16384 * 60))
+	run og-unpack -p -s $s -e $((s + 61)) st k
+	assert_output "$(rec k $((s - 60)) $((16383 % 97)).0 k $s $((16384 % 97)).0 k $((s + 60)) $((16385 % 97)).0)"
+	# START inside a chunk, and between records
+	run og-unpack -p -s 90 -e 180 st k
+	assert_output "$(rec k 60 1.0 k 120 2.0)"
+	# before the first record: nothing before it
+	run og-unpack -p -s 0 -e 60 st k
+	assert_output "$(rec k 0 0.0)"
+	# after the last record: the last record alone, for a meter long idle
+	run og-unpack -p -s 100000000 st
+	assert_output "$(rec idle 100 2.0 k 2400000 $((40000 % 97)).0)"
+	run og-unpack -p -m -s 110 -e 130 st
+	assert_output "$(rec k 60 1.0 idle 100 2.0 k 120 2.0)"
+	# an empty range stays empty
+	run og-unpack -p -s 130 -e 110 st
+	assert_output ""
+}
+
+@test "-p reads one chunk more, not the chunks before it" {
+	seq 0 49999 | awk '{print "k\t" $1 "\t" $1}' | og-pack st
+	printf 'XXXX' | dd of=st/k.dat bs=1 seek=45 conv=notrunc 2>/dev/null
+	run og-unpack -p -s 40000 -e 40002 st
+	assert_success
+	assert_output "$(rec k 39999 39999.0 k 40000 40000.0 k 40001 40001.0)"
+	run og-unpack -p -s 16384 -e 16385 st
+	assert_failure 1
+	assert_output "og-unpack: st/k.dat: offset 0: checksum mismatch"
+}
