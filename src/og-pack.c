@@ -212,16 +212,28 @@ stream_input(const char *path)
 	free(st.buf);
 }
 
+/* SIGTERM, SIGINT and SIGHUP end the stream with a commit, unless they
+ * were ignored when og-pack started (nohup, a background job). */
+static void
+catch_stops(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa = { .sa_handler = stop }, old;
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof sigs / sizeof *sigs; i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+}
+
 static int
 pack_stream(const char *store, int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = stop };
 	int i;
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	catch_stops();
 	store_path = store;
 	og_pack_begin(&pack, store);
 	for (i = 0; i < (argc > 0 ? argc : 1) && !stopping; i++)

@@ -617,3 +617,186 @@ og-pack: e1de: 1 record not stored: its files are damaged (og-pack -R repairs th
 	assert_failure 1
 	assert_output "og-unpack: st/k.dat: offset 0: checksum mismatch"
 }
+
+# --- og-pack -c: a stream ---------------------------------------------------
+
+# drained FD: waits until all that was written to the pipe or fifo open on
+# FD has been read from it (at most 30 s)
+drained() {
+	python3 -c '
+import array, fcntl, sys, termios, time
+fd, n = int(sys.argv[1]), array.array("i", [0])
+for _ in range(3000):
+    fcntl.ioctl(fd, termios.FIONREAD, n)
+    if n[0] == 0:
+        sys.exit(0)
+    time.sleep(0.01)
+print("fd %d: %d bytes still unread" % (fd, n[0]))
+sys.exit(1)' "$1"
+}
+
+# until_seen N ARG...: waits until og-unpack ARG... prints N records (at
+# most 30 s): a commit must become visible without the stream ending
+until_seen() {
+	local n=$1 i
+	shift
+	for i in $(seq 300); do
+		[ "$(og-unpack "$@" 2>/dev/null | wc -l)" -eq "$n" ] && return 0
+		sleep 0.1
+	done
+	echo "og-unpack $*: $(og-unpack "$@" 2>/dev/null | wc -l) records, not $n"
+	return 1
+}
+
+@test "-c: a reader sees each commit while the stream runs, also when no more input comes" {
+	mkfifo f
+	og-pack -c 1 st <f 2>err 3>&- &
+	pid=$!
+	exec 5>f
+	rec a 1 1 a 2 2 >&5
+	until_seen 2 st
+	kill -0 $pid
+	rec b 1 3 a 2 4 >&5
+	until_seen 3 st
+	run og-unpack st
+	assert_output "$(rec a 1 1.0 a 2 4.0 b 1 3.0)"
+	# another og-pack is not kept waiting between commits
+	run timeout 60 og-pack st < <(rec c 1 5)
+	assert_success
+	rec b 2 6 >&5
+	exec 5>&-
+	wait $pid
+	[ ! -s err ]
+	run og-unpack st
+	assert_output "$(rec a 1 1.0 a 2 4.0 b 1 3.0 b 2 6.0 c 1 5.0)"
+	tidy st
+}
+
+@test "-c: a line cut at end of input is dropped with a warning; without -c it is a record" {
+	printf 'a\t1\t1\na\t2\t2\nb\t5\t1' >in
+	run --separate-stderr og-pack -c 1 st <in
+	assert_success
+	assert_equal "$stderr" "og-pack: <stdin>:3: line cut at end of input: dropped"
+	run og-unpack st
+	assert_output "$(rec a 1 1.0 a 2 2.0)"
+	run --separate-stderr og-pack -c 1 st2 in
+	assert_equal "$stderr" "og-pack: in:3: line cut at end of input: dropped"
+	og-pack st3 <in
+	run og-unpack st3 b
+	assert_output "$(rec b 5 1.0)"
+}
+
+@test "-c: a bad line commits what came before it and stops the stream, exit 1" {
+	{ rec a 1 1 a 2 2; printf 'a\tx\t3\n'; rec a 4 4; } >in
+	run --separate-stderr og-pack -c 60 st <in
+	assert_failure 1
+	assert_equal "$stderr" "og-pack: <stdin>:3: bad time 'x'"
+	run og-unpack st
+	assert_output "$(rec a 1 1.0 a 2 2.0)"
+	tidy st
+	# without -c the batch is all or nothing, as ever
+	run og-pack st2 <in
+	assert_failure 1
+	run og-unpack -l st2
+	assert_output ""
+}
+
+@test "-c: SIGTERM commits every whole line read and exits 0" {
+	mkfifo f
+	og-pack -c 3600 st <f 3>&- &
+	pid=$!
+	exec 5>f
+	{ rec a 1 1 a 2 2; printf 'b\t3'; } >&5
+	drained 5
+	kill -TERM $pid
+	st=0
+	wait $pid || st=$?
+	assert_equal "$st" 0
+	exec 5>&-
+	run og-unpack st
+	assert_output "$(rec a 1 1.0 a 2 2.0)"
+	tidy st
+}
+
+@test "-c: bad -c values are usage errors; -c and -R do not combine" {
+	for v in 0 -1 x 86401 1.5 ''; do
+		run --separate-stderr og-pack -c "$v" st </dev/null
+		[ "$status" -eq 2 ] || { echo "-c '$v': $status"; return 1; }
+		assert_equal "$stderr" "og-pack: bad -c '$v': seconds, 1 to 86400"
+	done
+	run --separate-stderr og-pack -c 1 -R st
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "usage: og-pack "* ]]
+	[ ! -e st ]
+}
+
+# A producer of round R writes records R * 1000000 + i, i = 1, 2, ..., 50
+# every 10 ms, until its pipe breaks.
+producer() {
+	python3 -c '
+import sys, time
+r, i = int(sys.argv[1]), 0
+try:
+    while True:
+        for _ in range(50):
+            i += 1
+            sys.stdout.write("k%d\t%d\t%d\n" % (i % 3, r * 1000000 + i, i))
+        sys.stdout.flush()
+        time.sleep(0.01)
+except BrokenPipeError:
+    pass' "$1" 2>/dev/null
+}
+
+@test "-c: kill -9 loses at most the records since the last commit, never a committed one" {
+	total=0
+	for round in 1 2 3 4 5 6; do
+		s=$((round * 1000000)) e=$(((round + 1) * 1000000))
+		producer $round 3>&- | og-pack -c 1 st 3>&- &
+		pid=$!
+		for i in $(seq 300); do
+			[ "$(og-unpack -s $s -e $e st 2>/dev/null | wc -l)" -gt 0 ] && break
+			sleep 0.1
+		done
+		sleep "0.$((RANDOM % 10))"
+		seen=$(og-unpack -s $s -e $e st | wc -l)
+		kill -9 $pid
+		wait $pid || true
+		n=$(og-unpack -s $s -e $e st | wc -l)
+		echo "round $round: $seen seen before the kill, $n after"
+		[ "$seen" -gt 0 ] && [ "$n" -ge "$seen" ]
+		# the stream came in order and each commit is whole: a prefix
+		og-unpack -m -s $s -e $e st | awk -F'\t' -v s=$s '
+		    $2 != s + NR || $3 != NR ".0" { print "not a prefix at " NR ": " $0; exit 1 }'
+		total=$((total + n))
+		[ "$(og-unpack st | wc -l)" -eq "$total" ]
+		tidy st
+	done
+}
+
+@test "-c: memory stays flat over a long stream" {
+	# 3 M records over 50 keys, 60 blocks; og-pack's resident set after
+	# each block: the second half of the stream needs no more than the
+	# first (ASan keeps freed memory in quarantine: a small one here)
+	ASAN_OPTIONS=${ASAN_OPTIONS:-}:quarantine_size_mb=1 python3 -c '
+import subprocess, sys
+p = subprocess.Popen([sys.argv[1], "-c", "1", "st"], stdin=subprocess.PIPE)
+rss, t = [], 0
+for block in range(60):
+    lines = []
+    for i in range(50000):
+        t += 1
+        lines.append("k%d\t%d\t%d\n" % (t % 50, t, t % 1000))
+    p.stdin.write("".join(lines).encode())
+    p.stdin.flush()
+    with open("/proc/%d/status" % p.pid) as f:
+        rss += [int(l.split()[1]) for l in f if l.startswith("VmRSS:")]
+p.stdin.close()
+print("exit", p.wait())
+print("RSS kB, every 10th block:", rss[::10])
+first, second = max(rss[5:30]), max(rss[30:])
+print("peak of blocks 5-29: %d kB, of 30-59: %d kB" % (first, second))
+sys.exit(0 if p.returncode == 0 and second <= first + 4096 else 1)
+' "$OG_BIN/og-pack"
+	run og-unpack -l st k0
+	assert_output "$(printf 'k0\t60000\t50\t3000000')"
+}
