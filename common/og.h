@@ -299,23 +299,32 @@ unsigned char *og_grid_write(const struct og_grid *g, int how,
 const char *og_grid_read(const unsigned char **pp, const unsigned char *end,
     int how, double *v, size_t n);
 
-/* store.c: the store directory, its key files, locks and journal; no
- * other file knows the names of a store's files.  og_keyfile_open reads a
- * key's index and, with data, opens its data file for reading: 0, -1 when
- * the store has no such key, or -2 and in why (OG_STORE_WHY bytes) what is
- * wrong; a writer dies instead.  og_keyfile_close releases it, whatever
- * the open returned.  og_keyfile_verify checks chunks [from, to) against
- * their checksums; og_keyfile_chunk reads and decodes one, as
- * og_chunk_decode_decimal does, and dies if it is damaged.  The rest is
- * for packer.c: a key's data file is appended to, then og_keyfile_prepare
- * makes it durable (compacted when dead chunks take too much room) and
- * writes its new index, which og_store_commit makes visible for all keys
- * at once; og_keyfile_take_back removes what an uncommitted pack wrote. */
+/* store.c: the store directory, its marker, key files, locks and
+ * journal; no other file knows the names of a store's files.
+ * og_store_open refuses a directory that is not a store (not marked, not
+ * empty, not made by an earlier og); a writer creates and marks it.
+ * og_keyfile_open reads a key's index and, with data, opens its data file
+ * for reading: 0, -1 when the store has no such key, or -2 and in why
+ * (OG_STORE_WHY bytes) what is wrong.  og_keyfile_close releases it,
+ * whatever the open returned.  og_keyfile_verify checks chunks [from, to)
+ * against their checksums; og_keyfile_load reads and decodes one, as
+ * og_chunk_decode_decimal does, and og_keyfile_chunk dies if it is
+ * damaged.  The rest is for writers, between og_store_lock (which first
+ * cleans what a writer that died left) and og_store_unlock: a key's data
+ * file is appended to, then og_keyfile_prepare makes it durable
+ * (compacted when dead chunks take too much room) and writes its new
+ * index, which og_store_commit makes visible for all keys at once;
+ * og_keyfile_take_back removes what an uncommitted pack wrote, and
+ * og_store_clean forgets what a writer wrote once it is committed or taken
+ * back.  Functions that return a why name a damaged key's file; runtime
+ * errors (a failed write, a full disk) die.  og_keyfile_scan rebuilds a
+ * lost index from the chunks of the data file and og_keyfile_rewrite
+ * writes a key anew from its index, for og-pack -R. */
 #define OG_STORE_VERSION 1
 #define OG_STORE_WHY 4400
 struct og_store {
 	const char *path;
-	int dirfd, lockfd, writefd, writer;
+	int dirfd, lockfd, writefd, dirtyfd, writer, locked;
 };
 struct og_chunkref {
 	uint64_t offset;
@@ -334,6 +343,7 @@ struct og_keyfile {
 	char *name;		/* store.c's */
 	int fd;			/* the data file, or -1 */
 	int renewed;		/* the data file was compacted */
+	int listed;		/* in the list of keys being written */
 };
 struct og_storekey {
 	char key[OG_KEY_MAX + 1];
@@ -343,32 +353,47 @@ void og_store_open(struct og_store *s, const char *path, int writer);
 void og_store_close(struct og_store *s);
 void og_store_snapshot_begin(struct og_store *s);
 void og_store_snapshot_end(struct og_store *s);
-struct og_storekey *og_store_keys(struct og_store *s, size_t *n);
+struct og_storekey *og_store_keys(struct og_store *s, int data, size_t *n);
 int og_storekey_compare(const void *a, const void *b);
 const char *og_keymeta_parse(const unsigned char *b, size_t len,
     struct og_keymeta *m);
 int og_keyfile_open(struct og_store *s, struct og_keyfile *f, const char *key,
     size_t keylen, int data, char *why, size_t whysize);
+const char *og_keyfile_open_read(struct og_store *s, struct og_keyfile *f,
+    char *why, size_t whysize);
 void og_keyfile_close(struct og_keyfile *f);
 const char *og_keyfile_verify(struct og_store *s, struct og_keyfile *f,
     size_t from, size_t to, char *why, size_t whysize);
+const char *og_keyfile_load(struct og_store *s, struct og_keyfile *f,
+    size_t i, int64_t *t, double *v, int64_t *d, int *scale, size_t *n,
+    char *why, size_t whysize);
 void og_keyfile_chunk(struct og_store *s, struct og_keyfile *f, size_t i,
     int64_t *t, double *v, int64_t *d, int *scale, size_t *n);
-void og_keyfile_open_data(struct og_store *s, struct og_keyfile *f);
+void og_store_lock(struct og_store *s);
+void og_store_unlock(struct og_store *s);
+void og_store_clean(struct og_store *s);
+const char *og_keyfile_open_data(struct og_store *s, struct og_keyfile *f,
+    char *why, size_t whysize);
 void og_keyfile_close_data(struct og_keyfile *f);
 uint64_t og_keyfile_append(struct og_store *s, struct og_keyfile *f,
     const void *p, size_t n);
-void og_keyfile_prepare(struct og_store *s, struct og_keyfile *f);
+const char *og_keyfile_prepare(struct og_store *s, struct og_keyfile *f,
+    char *why, size_t whysize);
 void og_keyfile_take_back(struct og_store *s, struct og_keyfile *f,
     uint64_t end);
 void og_store_commit(struct og_store *s, struct og_keyfile **f, size_t n);
+uint64_t og_keyfile_scan(struct og_store *s, struct og_keyfile *f);
+void og_keyfile_rewrite(struct og_store *s, struct og_keyfile *f);
 
-/* packer.c: a pack session.  og_pack_begin opens STORE to write (one
- * session at a time, creating it if missing); og_pack_add buffers a record,
- * the last of a key's records at one time winning; og_pack_commit merges
- * all into the keys' chunks, makes them visible at once and ends the
- * session.  og_pack_abort, for an exit handler, takes back what a session
- * that dies before its commit wrote. */
+/* packer.c: a pack session.  og_pack_begin opens STORE to write (creating
+ * it if missing); og_pack_add buffers a record, the last of a key's
+ * records at one time winning; og_pack_commit merges all into the keys'
+ * chunks, makes them visible at once and ends the session.  The session
+ * takes the store's writer lock (one writer at a time) when it first
+ * writes, and holds it to the end.  A key whose files are found damaged
+ * is named and left as it is, its records dropped, and og_pack_commit
+ * returns 1; the other keys are committed.  og_pack_abort, for an exit
+ * handler, takes back what a session that dies before its commit wrote. */
 struct og_packkey;
 struct og_pack {
 	struct og_store store;
@@ -376,12 +401,19 @@ struct og_pack {
 	uint64_t run;		/* the record run whose key last is */
 	size_t nkeys, buffered;
 	struct og_table table;	/* of keys */
-	int open, committing;
+	int open, committing, damaged;
 };
 void og_pack_begin(struct og_pack *p, const char *path);
 void og_pack_add(struct og_pack *p, const struct og_record *r);
-void og_pack_commit(struct og_pack *p);
+int og_pack_commit(struct og_pack *p);
 void og_pack_abort(struct og_pack *p);
+
+/* repair.c: og-pack -R.  og_pack_repair keeps the chunks of the n keys
+ * named (all when n is 0) that decode whole, drops the rest, rebuilds a
+ * lost or damaged index from the chunks of the data file, commits the
+ * keys it changed at once and reports on stdout per key what it kept and
+ * dropped; it returns 1 if a key named was not found. */
+int og_pack_repair(const char *path, char **keys, int n);
 
 /*
  * The sheet: the sensors, their sites and categories.

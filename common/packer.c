@@ -19,7 +19,11 @@
 struct og_packkey {
 	struct og_keyfile f;
 	uint64_t committed_end;	/* the data end when the pack began */
-	int touched, sorted;
+	int opened;		/* its index read, under the writer lock */
+	int touched;		/* its data file written */
+	int damaged, sorted;
+	uintmax_t merged;	/* records written to its data file */
+	uintmax_t dropped;	/* records not stored: the key is damaged */
 	int64_t *t;
 	double *v;
 	size_t n, cap;
@@ -87,11 +91,12 @@ swap_chunks(struct og_keymeta *m, size_t a, size_t b, struct merge_out *out)
 }
 
 /*
- * Merges n new records (times strictly increasing) into key k.
+ * Merges n new records (times strictly increasing) into key k: NULL, or
+ * in why what is damaged.
  */
-static void
+static const char *
 merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
-    const double *v, size_t n)
+    const double *v, size_t n, char *why, size_t whysize)
 {
 	static int64_t old_t[OG_CHUNK_POINTS];
 	static double old_v[OG_CHUNK_POINTS];
@@ -101,8 +106,9 @@ merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
 	uint64_t dead = 0;
 
 	if (n == 0)
-		return;
-	og_keyfile_open_data(s, &k->f);
+		return NULL;
+	if (og_keyfile_open_data(s, &k->f, why, whysize))
+		return why;
 	k->touched = 1;
 	for (a = 0; a < m->nchunks && m->chunks[a].tmax < t[0]; a++)
 		;
@@ -120,8 +126,11 @@ merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
 	i = 0;
 	for (;;) {
 		if (oldi == oldn && c < b) {
-			og_keyfile_chunk(s, &k->f, c, old_t, old_v, NULL, NULL,
-			    &oldn);
+			if (og_keyfile_load(s, &k->f, c, old_t, old_v, NULL,
+			    NULL, &oldn, why, whysize)) {
+				og_keyfile_close_data(&k->f);
+				return why;
+			}
 			dead += m->chunks[c].length;
 			oldi = 0;
 			c++;
@@ -142,6 +151,7 @@ merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
 	og_keyfile_close_data(&k->f);
 	swap_chunks(m, a, b, &out);
 	m->dead += dead;
+	return NULL;
 }
 
 /* Stable merge sort of a key's buffer by time, then the last value of
@@ -183,26 +193,92 @@ sort_unique(int64_t *t, double *v, size_t n, int sorted)
 	return out;
 }
 
+static void
+free_buffer(struct og_packkey *k)
+{
+	free(k->t);
+	free(k->v);
+	k->t = NULL;
+	k->v = NULL;
+	k->cap = 0;
+}
+
+/* A key found damaged: named, its records dropped and what the session
+ * wrote to it taken back; the other keys go on. */
+static void
+damage(struct og_pack *p, struct og_packkey *k, const char *why)
+{
+	og_warn("%s", why);
+	k->damaged = 1;
+	p->damaged = 1;
+	k->dropped += k->n + k->merged;
+	p->buffered -= k->n;
+	k->n = 0;
+	free_buffer(k);
+	if (k->touched) {
+		og_keyfile_close_data(&k->f);
+		og_keyfile_take_back(&p->store, &k->f, k->committed_end);
+		k->touched = 0;
+	}
+}
+
+/* Reads k's index, under the writer lock. */
+static void
+open_key(struct og_pack *p, struct og_packkey *k)
+{
+	char why[OG_STORE_WHY], key[OG_KEY_MAX + 1];
+	size_t len = k->f.meta.keylen;
+	int got;
+
+	memcpy(key, k->f.meta.key, len + 1);
+	got = og_keyfile_open(&p->store, &k->f, key, len, 0, why, sizeof why);
+	memcpy(k->f.meta.key, key, len + 1);
+	k->f.meta.keylen = len;
+	k->opened = 1;
+	if (got == 0)
+		k->committed_end = k->f.meta.data_end;
+	else if (got == -2)
+		damage(p, k, why);
+}
+
+/* The session writes only under the writer lock, and reads the indexes
+ * of its keys once it holds it: another writer may have changed them. */
+static void
+lock(struct og_pack *p)
+{
+	size_t i;
+
+	if (p->store.locked)
+		return;
+	og_store_lock(&p->store);
+	for (i = 0; i < p->nkeys; i++)
+		if (!p->keys[i]->opened)
+			open_key(p, p->keys[i]);
+}
+
 /* Adds a key's buffered records to its chunks and frees the buffer. */
 static void
 flush_key(struct og_pack *p, struct og_packkey *k)
 {
+	char why[OG_STORE_WHY];
 	size_t n = k->n;
 
 	if (n == 0)
 		return;
+	lock(p);
+	if (k->damaged)
+		return;
 	n = sort_unique(k->t, k->v, n, k->sorted);
-	merge(&p->store, k, k->t, k->v, n);
+	if (merge(&p->store, k, k->t, k->v, n, why, sizeof why)) {
+		damage(p, k, why);
+		return;
+	}
+	k->merged += k->n;
 	p->buffered -= k->n;
 	k->n = 0;
 	k->sorted = 1;
-	if (k->cap > KEEP_BUFFER) {
-		free(k->t);
-		free(k->v);
-		k->t = NULL;
-		k->v = NULL;
-		k->cap = 0;
-	}
+	if (k->cap > KEEP_BUFFER)
+		free_buffer(k);
 }
 
 static void
@@ -228,18 +304,20 @@ lookup(struct og_pack *p, const char *key, size_t len)
 	}
 	k = og_calloc(1, sizeof *k);
 	k->sorted = 1;
-	if (og_keyfile_open(&p->store, &k->f, key, len, 0, NULL, 0) == 0)
-		k->committed_end = k->f.meta.data_end;
+	k->f.fd = -1;
 	memcpy(k->f.meta.key, key, len);
 	k->f.meta.key[len] = '\0';
 	k->f.meta.keylen = len;
 	p->keys = og_reallocarray(p->keys, p->nkeys + 1, sizeof *p->keys);
 	p->keys[p->nkeys] = k;
 	og_table_add(&p->table, h, p->nkeys++);
+	if (p->store.locked)
+		open_key(p, k);
 	return p->last = k;
 }
 
-/* Opens STORE for a pack, creating it if missing; one pack at a time. */
+/* Opens STORE for a pack, creating it if missing; the writer lock waits
+ * for the first write. */
 void
 og_pack_begin(struct og_pack *p, const char *path)
 {
@@ -262,6 +340,10 @@ og_pack_add(struct og_pack *p, const struct og_record *r)
 	if (!k || !r->run || r->run != p->run) {
 		k = lookup(p, r->key, r->keylen);
 		p->run = r->run;
+	}
+	if (k->damaged) {
+		k->dropped++;
+		return;
 	}
 	if (k->n == k->cap) {
 		k->cap = k->cap ? k->cap * 2 : 256;
@@ -294,30 +376,58 @@ free_keys(struct og_pack *p)
 	og_table_free(&p->table);
 	p->keys = NULL;
 	p->last = NULL;
+	p->nkeys = p->buffered = 0;
+}
+
+/* Names the keys that were not packed into, and how much was lost. */
+static void
+report_damaged(struct og_pack *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nkeys; i++) {
+		struct og_packkey *k = p->keys[i];
+
+		if (k->damaged)
+			og_warn("%s: %ju record%s not stored: its files are"
+			    " damaged (og-pack -R repairs them)", k->f.meta.key,
+			    k->dropped, k->dropped == 1 ? "" : "s");
+	}
 }
 
 /* Adds what is buffered, makes every key's new records visible at once
- * and ends the session. */
-void
+ * and ends the session: 0, or 1 if a key was damaged. */
+int
 og_pack_commit(struct og_pack *p)
 {
+	char why[OG_STORE_WHY];
 	struct og_keyfile **files;
 	size_t i, n = 0;
+	int status;
 
+	lock(p);
 	flush(p);
 	files = og_calloc(p->nkeys + 1, sizeof *files);
 	for (i = 0; i < p->nkeys; i++) {
-		if (!p->keys[i]->touched)
+		struct og_packkey *k = p->keys[i];
+
+		if (!k->touched || k->damaged)
 			continue;
-		og_keyfile_prepare(&p->store, &p->keys[i]->f);
-		files[n++] = &p->keys[i]->f;
+		if (og_keyfile_prepare(&p->store, &k->f, why, sizeof why))
+			damage(p, k, why);
+		else
+			files[n++] = &k->f;
 	}
 	p->committing = 1;
 	og_store_commit(&p->store, files, n);
+	og_store_clean(&p->store);
 	free(files);
+	report_damaged(p);
+	status = p->damaged;
 	free_keys(p);
 	og_store_close(&p->store);
 	p->open = 0;
+	return status;
 }
 
 /*
@@ -335,4 +445,5 @@ og_pack_abort(struct og_pack *p)
 		if (p->keys[i]->touched)
 			og_keyfile_take_back(&p->store, &p->keys[i]->f,
 			    p->keys[i]->committed_end);
+	og_store_clean(&p->store);
 }

@@ -246,14 +246,20 @@ put2(char *p, int v)
 	return p + 2;
 }
 
-/* 2016-03-27T03:00:00+02:00 in the local zone */
+/* 2016-03-27T03:00:00+02:00 in the local zone; Unix seconds outside the
+ * years 0 to 9999, where the zone is not even asked (its offsets are
+ * within a day, and the C library may know no year so far) */
 size_t
 og_format_time_iso(char *buf, int64_t t)
 {
-	int64_t off = og_local_offset(t), local = t + off, y, days, secs;
+	int64_t off, local, y, days, secs;
 	int m, d, aoff;
 	char *p = buf;
 
+	if (t < -62167219200LL - 86400 || t > 253402300800LL + 86400)
+		return og_format_int64(buf, t);
+	off = og_local_offset(t);
+	local = t + off;
 	days = floordiv(local, 86400);
 	secs = local - days * 86400;
 	og_civil_from_days(days, &y, &m, &d);

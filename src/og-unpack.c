@@ -6,10 +6,11 @@
 #include "og.h"
 
 static const char usage_text[] =
-    "usage: og-unpack [-mTx] [-s START] [-e END] STORE [KEY...]\n"
+    "usage: og-unpack [-mTx] [-s START [-p]] [-e END] STORE [KEY...]\n"
     "       og-unpack -l [-T] STORE [KEY...]\n"
     "Print the records of KEYs (all keys when none) from STORE.\n"
     "  -s START  from START (inclusive; Unix seconds or ISO 8601)\n"
+    "  -p        with -s, each key's last record before START too\n"
     "  -e END    until END (exclusive)\n"
     "  -m        merge keys into one stream in time order\n"
     "  -l        list KEY COUNT FIRST LAST per key\n"
@@ -31,7 +32,7 @@ struct key {
 static struct og_store store;
 static int64_t start = INT64_MIN, end = INT64_MAX;
 static int has_end, has_start;	/* without -e even INT64_MAX is in range */
-static int list, merge, stop_at_error, failed;
+static int list, merge, stop_at_error, failed, previous;
 
 /* Checks every chunk in range before any is printed, so a damaged key
  * prints nothing rather than a part. */
@@ -68,6 +69,9 @@ load_chunk(struct key *k)
 	    &k->n);
 	for (k->i = 0; k->i < k->n && k->t[k->i] < start; k->i++)
 		;
+	/* -p: the record before START, the last of those passed over */
+	if (previous && k->next == k->first + 1 && k->i > 0)
+		k->i--;
 	while (has_end && k->n > k->i && k->t[k->n - 1] >= end)
 		k->n--;
 	return 1;
@@ -173,7 +177,7 @@ options(int argc, char *argv[])
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "e:hlms:TVx",
+	while ((c = getopt_long(argc, argv, "e:hlmps:TVx",
 	    og_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'e':
@@ -186,6 +190,9 @@ options(int argc, char *argv[])
 			break;
 		case 'm':
 			merge = 1;
+			break;
+		case 'p':
+			previous = 1;
 			break;
 		case 's':
 			time_option(optarg, &start, &has_start);
@@ -203,8 +210,10 @@ options(int argc, char *argv[])
 		}
 	}
 	if (optind >= argc || !*argv[optind] ||
-	    (list && (merge || has_start || has_end)))
+	    (list && (merge || has_start || has_end)) || (previous && !has_start))
 		og_usage(usage_text, OG_EXIT_USAGE);
+	if (has_end && end <= start)
+		previous = 0;	/* an empty range is empty */
 	return optind;
 }
 
@@ -217,7 +226,7 @@ key_names(int argc, char *argv[], size_t *n)
 	size_t i, j;
 
 	if (argc == 0)
-		return og_store_keys(&store, n);
+		return og_store_keys(&store, 0, n);
 	names = og_calloc(argc, sizeof *names);
 	for (i = 0; i < (size_t)argc; i++) {
 		size_t len = strlen(argv[i]);
@@ -269,7 +278,8 @@ open_keys(const struct og_storekey *names, size_t nnames, size_t *nkeys)
 	return keys;
 }
 
-/* Finds the chunks of k that overlap [start, end). */
+/* Finds the chunks of k that overlap [start, end); with -p also the
+ * chunk before when the record before START is its last. */
 static void
 select_chunks(struct key *k)
 {
@@ -278,6 +288,9 @@ select_chunks(struct key *k)
 	for (k->first = 0; k->first < m->nchunks &&
 	    m->chunks[k->first].tmax < start; k->first++)
 		;
+	if (previous && k->first > 0 &&
+	    (k->first == m->nchunks || m->chunks[k->first].tmin >= start))
+		k->first--;
 	for (k->last = k->first; k->last < m->nchunks &&
 	    (!has_end || m->chunks[k->last].tmin < end); k->last++)
 		;

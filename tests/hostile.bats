@@ -118,6 +118,22 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 	rec k 5 5 | og-pack st2
 	run og-unpack -l st2
 	assert_output "$(printf 'k\t4\t-9223372036854775808\t9223372036854775807')"
+	# -T prints what it cannot write as a date in years 0 to 9999 as Unix
+	# seconds, and the other keys as dates
+	rec k1 -9223372036854775808 1 k1 -62167305601 2 k2 1459040400 3 \
+	    k3 253402300800 4 k3 9223372036854775807 5 | og-pack st3
+	run --separate-stderr og-unpack -T st3
+	assert_success
+	[ -z "$stderr" ]
+	assert_output "$(rec k1 -9223372036854775808 1.0 k1 -62167305601 2.0 \
+	    k2 2016-03-27T03:00:00+02:00 3.0 k3 253402300800 4.0 k3 9223372036854775807 5.0)"
+	run --separate-stderr og-unpack -l -T st3
+	assert_success
+	assert_output "$(printf 'k1\t2\t-9223372036854775808\t-62167305601\nk2\t1\t2016-03-27T03:00:00+02:00\t2016-03-27T03:00:00+02:00\nk3\t2\t253402300800\t9223372036854775807')"
+	# the first and last seconds that are dates, in a zone east and west
+	rec k 253402300799 1 k -62167219200 2 | og-pack st4
+	run env TZ=UTC og-unpack -T st4
+	assert_output "$(rec k 0000-01-01T00:00:00+00:00 2.0 k 9999-12-31T23:59:59+00:00 1.0)"
 }
 
 @test "og-pack: bad operands and store paths" {
@@ -141,33 +157,45 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 	[[ "$stderr" == "usage: og-pack "* ]]
 }
 
-@test "og-pack: a damaged store is refused, named, and not packed into" {
+# damaged KEY N: the second line og-pack prints for a damaged key
+damaged() {
+	printf 'og-pack: %s: %s not stored: its files are damaged (og-pack -R repairs them)' \
+	    "$1" "$2"
+}
+
+@test "og-pack: a damaged key is named and not packed into; the batch's other keys are" {
 	rec a 1 1 b 1 2 >in
 	og-pack st <in
 	echo junk >st/z.meta
-	rec z 2 2 >in
-	fails 1 "og-pack: st/z.meta: not a meta file" og-pack st
+	rec z 2 2 g 1 1 >in
+	fails 1 "og-pack: st/z.meta: not a meta file
+$(damaged z '1 record')" og-pack st
+	[ "$(cat st/z.meta)" = junk ]
+	run og-unpack st g
+	assert_output "$(rec g 1 1.0)"
 	: >st/z.meta
-	fails 1 "og-pack: st/z.meta: not a meta file" og-pack st
-	rm st/z.meta
+	fails 1 "og-pack: st/z.meta: not a meta file
+$(damaged z '1 record')" og-pack st
+	rm st/z.meta st/g.*
 	# a meta file copied over another key's
 	cp -a st st.good
 	cp st/b.meta st/a.meta
-	rec a 2 2 >in
-	fails 1 "og-pack: st/a.meta: holds key 'b', not the one its name says" og-pack st
+	rec a 2 2 a 3 3 >in
+	fails 1 "og-pack: st/a.meta: holds key 'b', not the one its name says
+$(damaged a '2 records')" og-pack st
 	rm -rf st && cp -a st.good st
 	printf 'Q' | dd of=st/b.meta bs=1 seek=9 conv=notrunc 2>/dev/null
-	rec b 2 2 >in
-	fails 1 "og-pack: st/b.meta: meta file checksum mismatch" og-pack st
-	# other keys of the same store are still packed into
-	rec a 2 2 >in
-	run og-pack st <in
-	assert_success
+	rec b 2 2 a 2 2 >in
+	fails 1 "og-pack: st/b.meta: meta file checksum mismatch
+$(damaged b '1 record')" og-pack st
+	run og-unpack st a
+	assert_output "$(rec a 1 1.0 a 2 2.0)"
 	rm -rf st && cp -a st.good st
 	printf 'Z' | dd of=st/b.dat bs=1 seek=45 conv=notrunc 2>/dev/null
 	before=$(store_sum st)
 	rec b 2 2 >in
-	fails 1 "og-pack: st/b.dat: offset 0: checksum mismatch" og-pack st
+	fails 1 "og-pack: st/b.dat: offset 0: checksum mismatch
+$(damaged b '1 record')" og-pack st
 	[ "$(store_sum st)" = "$before" ]
 }
 
@@ -176,11 +204,13 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 	cp -a st st.good
 	truncate -s 10 st/a.dat
 	rec a 3 3 >in
-	fails 1 "og-pack: st/a.dat: 10 bytes, shorter than the 60 its meta file counts: damaged" og-pack st
+	fails 1 "og-pack: st/a.dat: 10 bytes, shorter than the 60 its meta file counts: damaged
+$(damaged a '1 record')" og-pack st
 	[ "$(stat -c %s st/a.dat)" -eq 10 ]
 	rm -rf st && cp -a st.good st
 	rm st/a.dat
-	fails 1 "og-pack: st/a.dat: No such file or directory" og-pack st
+	fails 1 "og-pack: st/a.dat: No such file or directory
+$(damaged a '1 record')" og-pack st
 	[ ! -e st/a.dat ]
 }
 
@@ -189,12 +219,14 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 	echo keep >victim
 	ln -s ../victim st/k.dat
 	rec k 1 1 >in
-	fails 1 "og-pack: st/k.dat: Too many levels of symbolic links" og-pack st
+	fails 1 "og-pack: st/k.dat: Too many levels of symbolic links
+$(damaged k '1 record')" og-pack st
 	[ "$(cat victim)" = keep ]
 	rm st/k.dat
 	ln -s "$SCRATCH/elsewhere" st/j.dat
 	rec j 1 1 >in
-	fails 1 "og-pack: st/j.dat: Too many levels of symbolic links" og-pack st
+	fails 1 "og-pack: st/j.dat: Too many levels of symbolic links
+$(damaged j '1 record')" og-pack st
 	[ ! -e elsewhere ]
 	rm st/j.dat
 	run og-unpack st
@@ -203,8 +235,83 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 	echo keep >victim2
 	ln -s ../victim2 st/m.meta
 	rec m 1 1 >in
-	fails 1 "og-pack: st/m.meta: Too many levels of symbolic links" og-pack st
+	fails 1 "og-pack: st/m.meta: Too many levels of symbolic links
+$(damaged m '1 record')" og-pack st
 	[ "$(cat victim2)" = keep ]
+}
+
+@test "og-pack, og-unpack: a directory that is not a store is refused and left as it is" {
+	mkdir notes
+	echo mine >notes/todo.txt
+	rec k 1 1 >in
+	fails 1 "og-pack: notes: not a store" og-pack notes
+	fails 1 "og-unpack: notes: not a store" og-unpack notes
+	fails 1 "og-unpack: notes: not a store" og-unpack -l notes
+	[ "$(ls -A notes)" = todo.txt ]
+	# names og-pack would make, but not made by og (no lock files)
+	mkdir fake
+	touch fake/a.meta fake/a.dat
+	fails 1 "og-pack: fake: not a store" og-pack fake
+	fails 1 "og-unpack: fake: not a store" og-unpack -l fake
+	# a marker of another format, or not a marker
+	og-pack st <in
+	echo 'og-store 2' >st/.og-store
+	fails 1 "og-unpack: st: a store of format 2, which this og does not know" og-unpack st
+	fails 1 "og-pack: st: a store of format 2, which this og does not know" og-pack st
+	echo junk >st/.og-store
+	fails 1 "og-unpack: st/.og-store: not a store marker" og-unpack st
+}
+
+@test "og-pack, og-unpack: an empty directory, or one of other dot files only, is an empty store" {
+	mkdir empty cache
+	run --separate-stderr og-unpack -l empty
+	assert_success
+	[ -z "$output$stderr" ]
+	[ -z "$(ls -A empty)" ]
+	# job_sync's shard mark and lock, job_daily's cache key, kept as they are
+	echo '1 of 3' >cache/.fleet
+	echo secret >cache/.label-key
+	: >cache/.job_daily.lock
+	run og-unpack -l cache
+	assert_success
+	assert_output ""
+	rec k 1 1 | og-pack cache
+	[ "$(cat cache/.fleet)" = '1 of 3' ]
+	[ "$(cat cache/.label-key)" = secret ]
+	[ "$(cat cache/.og-store)" = 'og-store 1' ]
+	run og-unpack -l cache
+	assert_output "$(printf 'k\t1\t1\t1')"
+}
+
+@test "og-pack, og-unpack: a store an earlier og made is read, and adopted by the next pack" {
+	rec a 1 1 b 1 2 | og-pack st
+	rm st/.og-store
+	# what a killed pack of that og left: a tail and an orphan .new file
+	printf 'tail' >>st/a.dat
+	cp st/a.meta st/a.meta.new
+	run og-unpack st
+	assert_success
+	assert_output "$(rec a 1 1.0 b 1 2.0)"
+	rec c 1 3 | og-pack st
+	[ "$(cat st/.og-store)" = 'og-store 1' ]
+	[ "$(stat -c %s st/a.dat)" -eq 60 ]
+	[ ! -e st/a.meta.new ]
+	run og-unpack st
+	assert_output "$(rec a 1 1.0 b 1 2.0 c 1 3.0)"
+}
+
+@test "og-unpack: a store nested in another's tree gives no keys glued from its path" {
+	rec k 1 1 | og-pack st
+	mkdir -p st/sub/deeper
+	rec k 2 2 | og-pack st/sub/deeper/ds
+	run og-unpack -l st
+	assert_success
+	assert_output "$(printf 'k\t1\t1\t1')"
+	run og-unpack st subdeeperdsk
+	assert_failure 1
+	assert_output "og-unpack: subdeeperdsk: no such key"
+	run og-unpack st/sub/deeper/ds
+	assert_output "$(rec k 2 2.0)"
 }
 
 # --- og-unpack --------------------------------------------------------------
@@ -213,6 +320,8 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 	rec a 1 1 b 1 2 | og-pack st
 	usage_fails og-unpack
 	usage_fails og-unpack -l -m st
+	usage_fails og-unpack -p st
+	usage_fails og-unpack -p -l st
 	usage_fails og-unpack -s
 	run --separate-stderr og-unpack -s </dev/null
 	assert_equal "${stderr_lines[0]}" "og-unpack: option requires an argument -- 's'"
@@ -280,12 +389,11 @@ ID=fed676021dacaaf6a12a8dda7685be34	# a Flukso sensor id: 32 hex digits
 	rm st/a.dat
 	fails 1 "og-unpack: st/a.dat: No such file or directory" og-unpack st a
 	rm -rf st && cp -a st.good st
-	# needs fixing: the message names no file
 	cp st/b.meta st/a.meta
 	run --separate-stderr og-unpack st
 	assert_failure 1
 	assert_output "$(rec b 1 2.0)"
-	assert_equal "$stderr" "og-unpack: st/a.meta: holds another key, 'b'"
+	assert_equal "$stderr" "og-unpack: st/a.meta: holds key 'b', not the one its name says"
 }
 
 @test "og-unpack: a failed write to stdout is an error in every mode; -h of every tool too" {
