@@ -3,6 +3,7 @@
  * signals and the reconnections are handled one after the other, and a
  * record is never cut by a signal. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #define BACKOFF_MAX 60		/* seconds between tries, at most */
 #define SLICE 0.5		/* seconds: how long a signal may wait */
 #define TOPIC_SHOWN 120		/* bytes of a topic shown in a message */
+#define BURST 256		/* messages read before the records go out */
 
 struct og_mqtt {
 	struct og_mqtt_opts o;
@@ -352,6 +354,9 @@ on_subscribe(struct mosquitto *m, void *arg, int mid, int n, const int *qos)
 
 	(void)m;
 	(void)mid;
+	if (q->o.verbose)
+		og_warn("%s: subscribed to %d topic%s", q->shown, n,
+		    n == 1 ? "" : "s");
 	for (i = 0; i < n && (size_t)i < q->ntopics; i++) {
 		if (qos[i] == 0x80) {
 			og_warn("%s: %s: the broker refused the subscription",
@@ -472,7 +477,41 @@ idle_over(struct og_mqtt *q)
 	return q->o.idle > 0 && og_fetch_now() >= q->last + q->o.idle;
 }
 
-/* Milliseconds mosquitto_loop may wait for the socket. */
+/* The messages waiting, up to BURST, their records written out before
+ * any wait: mosquitto_loop would take one message a call, with a pselect
+ * and a write of the records each; this takes one poll a burst. */
+static int
+serve(struct og_mqtt *q, int ms)
+{
+	struct pollfd p = { mosquitto_socket(q->m), POLLIN, 0 };
+	int rc = MOSQ_ERR_SUCCESS, n;
+
+	if (p.fd < 0)
+		return MOSQ_ERR_NO_CONN;
+	if (mosquitto_want_write(q->m))
+		p.events |= POLLOUT;
+	if (poll(&p, 1, ms) < 0)
+		return errno == EINTR ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ERRNO;
+	if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+		for (n = 0; n < BURST && rc == MOSQ_ERR_SUCCESS; n++) {
+			errno = 0;
+			rc = mosquitto_loop_read(q->m, 1);
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+		}
+		og_out_flush();
+		if (rc != MOSQ_ERR_SUCCESS)
+			return rc;
+	}
+	if (mosquitto_socket(q->m) < 0)
+		return MOSQ_ERR_CONN_LOST;
+	if (mosquitto_want_write(q->m) &&
+	    (rc = mosquitto_loop_write(q->m, 1)) != MOSQ_ERR_SUCCESS)
+		return rc;
+	return mosquitto_loop_misc(q->m);
+}
+
+/* Milliseconds serve may wait for the socket. */
 static int
 loop_wait(struct og_mqtt *q)
 {
@@ -516,7 +555,7 @@ og_mqtt_run(struct og_mqtt *q)
 			}
 			connected = 1;
 		}
-		rc = mosquitto_loop(q->m, loop_wait(q), 1);
+		rc = serve(q, loop_wait(q));
 		if (rc != MOSQ_ERR_SUCCESS) {
 			connected = 0;
 			down(q, q->up ? "connection lost" : "refused", rc);
