@@ -20,6 +20,7 @@
 #define SLICE 0.5		/* seconds: how long a signal may wait */
 #define TOPIC_SHOWN 120		/* bytes of a topic shown in a message */
 #define BURST 256		/* messages read before the records go out */
+#define CERT_DIR "/etc/ssl/certs"	/* Debian's, as OpenSSL's default */
 
 struct og_mqtt {
 	struct og_mqtt_opts o;
@@ -406,8 +407,14 @@ make_topics(struct og_mqtt *q)
 static void
 setup(struct og_mqtt *q)
 {
+	const char *cafile = getenv("SSL_CERT_FILE"), *capath;
 	struct mosquitto *m;
 	int rc = MOSQ_ERR_SUCCESS;
+
+	if (cafile && !*cafile)
+		cafile = NULL;
+	if (!(capath = getenv("SSL_CERT_DIR")) || !*capath)
+		capath = CERT_DIR;
 
 	mosquitto_lib_init();
 	if (!(m = q->m = mosquitto_new(q->o.id, !q->o.id, q)))
@@ -421,7 +428,8 @@ setup(struct og_mqtt *q)
 		explicit_bzero(q->password, strlen(q->password));
 	}
 	if (rc == MOSQ_ERR_SUCCESS && q->a.tls)
-		rc = mosquitto_int_option(m, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+		rc = mosquitto_tls_set(m, cafile, cafile ? NULL : capath, NULL,
+		    NULL, NULL);
 	if (rc == MOSQ_ERR_SUCCESS && q->a.tls && q->o.insecure &&
 	    (rc = mosquitto_tls_opts_set(m, 0, NULL, NULL)) == MOSQ_ERR_SUCCESS)
 		rc = mosquitto_tls_insecure_set(m, 1);
@@ -558,7 +566,7 @@ og_mqtt_run(struct og_mqtt *q)
 		rc = serve(q, loop_wait(q));
 		if (rc != MOSQ_ERR_SUCCESS) {
 			connected = 0;
-			down(q, q->up ? "connection lost" : "refused", rc);
+			down(q, q->up ? "connection lost" : "cannot connect", rc);
 		}
 	}
 	if (connected)

@@ -487,7 +487,7 @@ og-pull: <stdin>:4: $S: sensor given twice" ]
 	run --separate-stderr og-pull -m mqtt -u "$URL" -K login -t 1 </dev/null
 	refute_sanitizer
 	[ "$status" -eq 1 ]
-	[[ "${stderr%%$'\n'*}" == "og-pull: $URL: refused: "*"not authorised"*"; trying again in 0.05 s" ]]
+	[[ "${stderr%%$'\n'*}" == "og-pull: $URL: cannot connect: "*"not authorised"*"; trying again in 0.05 s" ]]
 	[ "${stderr##*$'\n'}" = "og-pull: $URL: never connected" ]
 	[[ $stderr != *wrong-pass* ]]
 	# the file holds one login
@@ -513,6 +513,9 @@ og-pull: <stdin>:4: $S: sensor given twice" ]
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
 	[[ "${stderr%%$'\n'*}" == "og-pull: $url: cannot connect: "*"certificate verify failed"*"; trying again in 0.05 s" ]]
+	# and so on every try, not only the first
+	[ "$(printf '%s\n' "$stderr" | grep -vc 'certificate verify failed')" -eq 1 ]
+	[ "${#stderr_lines[@]}" -gt 2 ]
 	[ "${stderr##*$'\n'}" = "og-pull: $url: never connected" ]
 	# -k: no check; the certificate as a CA: checked and taken
 	for how in -k ca; do
