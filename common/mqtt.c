@@ -396,7 +396,8 @@ make_topics(struct og_mqtt *q)
 {
 	size_t i;
 
-	qsort(q->sensors, q->nsensors, sizeof *q->sensors, cmp_sensor);
+	if (q->nsensors)
+		qsort(q->sensors, q->nsensors, sizeof *q->sensors, cmp_sensor);
 	for (i = 0; i < (q->nsensors ? q->nsensors : 1); i++) {
 		add_topic(q, q->nsensors ? q->sensors[i] : "+", "counter");
 		add_topic(q, q->nsensors ? q->sensors[i] : "+", "gauge");

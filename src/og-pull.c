@@ -355,19 +355,20 @@ pull_live(const struct og_sync_opts *o)
 {
 	struct og_mqtt_opts mo = { o->base, client_id, o->fetch.timeout, env_number("OG_PULL_BACKOFF", 1, 0, 3600),
 	    o->fetch.insecure, o->strict, o->quiet, o->verbose };
-	struct og_mqtt *q;
+	static struct og_mqtt *q;	/* static: reachable if og_die ends it */
 	const char *why;
 	int failed;
 
-	if (!(q = og_mqtt_new(&mo, &why)))
-		og_usage_error("bad -u for -m mqtt: %s", why);
 	if (tokfile) {
 		og_cred_read(&creds, tokfile, check_login);
 		if (creds.n != 1)
 			og_die("%s: expected one line USER PASSWORD", tokfile);
-		og_mqtt_login(q, creds.c[0].name, creds.c[0].secret);
-		og_cred_free(&creds);
 	}
+	if (!(q = og_mqtt_new(&mo, &why)))
+		og_usage_error("bad -u for -m mqtt: %s", why);
+	if (tokfile)
+		og_mqtt_login(q, creds.c[0].name, creds.c[0].secret);
+	og_cred_free(&creds);
 	failed = read_sensors(q);
 	failed |= og_mqtt_run(q);
 	og_mqtt_free(q);

@@ -508,7 +508,7 @@ og-pull: <stdin>:4: $S: sensor given twice" ]
 @test "mqtts verifies the broker's certificate unless -k" {
 	broker_start "certfile $W/cert.pem" "keyfile $W/key.pem"
 	url=mqtts://127.0.0.1:$PORT
-	run --separate-stderr og-pull -m mqtt -u "$url" -t 1 </dev/null
+	run --separate-stderr og-pull -m mqtt -u "$url" -t 3 </dev/null
 	refute_sanitizer
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
