@@ -5,7 +5,7 @@ MANPREFIX ?= $(PREFIX)/share/man
 CC ?= cc
 CFLAGS ?= -O2
 OGFLAGS = -std=c11 -Wall -Wextra -Werror -D_DEFAULT_SOURCE -D_GNU_SOURCE -Icommon
-LDLIBS = -lcurl -lzstd -lz -lm
+LDLIBS = -lcurl -lmosquitto -lzstd -lz -lm
 
 # BUILD=asan builds everything with ASan+UBSan into bin/asan/.
 BUILD ?=
@@ -29,7 +29,7 @@ DEBS = build-essential libcurl4-openssl-dev libjsmn-dev libzstd-dev zlib1g-dev \
 	bats bats-support bats-assert python3 tzdata gnuplot-nox parallel mawk \
 	util-linux clang libclang-rt-14-dev openssl file chromium \
 	python3-pandas python3-scipy python3-statsmodels openssh-server iproute2 \
-	mandoc
+	mandoc libmosquitto-dev mosquitto mosquitto-clients
 
 all: $(PROGS) $(UNITS)
 

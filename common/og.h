@@ -183,6 +183,11 @@ typedef void og_line_fn(void *ctx, char *line, size_t len,
     const struct og_reader *rd);
 void og_record_loop(int argc, char **argv, og_record_fn *fn, void *ctx);
 void og_line_loop(int argc, char **argv, og_line_fn *fn, void *ctx);
+/* og_printable: the first max bytes of s for a message, each byte outside
+ * printable ASCII as \ooo, "..." after them if s is longer; buf holds
+ * OG_PRINTABLE_SIZE(max) bytes.  Returns the length written. */
+#define OG_PRINTABLE_SIZE(max) (4 * (max) + 4)
+size_t og_printable(char *buf, const char *s, size_t n, size_t max);
 
 /* output.c: buffered stdout; a failed write is fatal, not silent.
  * og_usage prints the whole help text to stdout and exits 0 (status 0), or
@@ -914,5 +919,53 @@ void og_cred_read(struct og_creds *cr, const char *path,
 const char *og_cred_find(const struct og_creds *cr, const char *name);
 void og_cred_free(struct og_creds *cr);
 int og_token_ok(const char *s, size_t len);
+
+/* mqtt.c: a Fluksometer's readings, live from an MQTT broker.  Topics
+ * /sensor/ID/counter and /sensor/ID/gauge carry [time, value] or
+ * [time, value, "unit"] (og_mqtt_reading, which keeps its tokens in j),
+ * /sensor/ID/tmpo/RID/LVL/BID/gz a gzip tmpo block (og_mqtt_topic reads
+ * the topic).  og_mqtt_run subscribes with QoS 1 to the sensors added, or
+ * to every sensor, and prints each message's records, flushed, as it
+ * comes: a counter as ID, a gauge as ID/gauge, a block's records, checked
+ * by og_tmpo_block, as ID; a bad message is named by its topic and the
+ * stream goes on.  A connection that fails or is lost is tried again after
+ * backoff seconds, doubled up to 60 each time, and said so.  It returns at
+ * SIGTERM or SIGINT, between two messages, or after idle seconds without
+ * a message: 1 if a message was bad or no connection was ever made, else
+ * 0.  og_mqtt_login sets a user and password, which no message ever
+ * shows; its copy of the password is wiped once handed to libmosquitto.
+ * og_mqtt_url reads
+ * mqtt://HOST[:PORT] and mqtts://HOST[:PORT] (a user or password in it is
+ * refused); each returns NULL or what is wrong. */
+struct og_mqtt_opts {
+	const char *url;
+	const char *id;		/* a persistent session; NULL: a clean one */
+	double idle;		/* seconds; 0: never stop */
+	double backoff;		/* seconds before the first new try */
+	int insecure;		/* mqtts: no certificate check */
+	int strict;		/* no salvage of tmpo blocks */
+	int quiet, verbose;
+};
+struct og_mqtt_addr {
+	char host[256];
+	int port, tls;
+};
+enum og_mqtt_kind { OG_MQTT_COUNTER, OG_MQTT_GAUGE, OG_MQTT_TMPO };
+struct og_mqtt_topic {
+	enum og_mqtt_kind kind;
+	char sensor[33];
+	struct og_tmpo_id id;	/* OG_MQTT_TMPO: the block */
+};
+struct og_mqtt;
+const char *og_mqtt_url(const char *url, struct og_mqtt_addr *a);
+const char *og_mqtt_topic(const char *topic, struct og_mqtt_topic *tp,
+    char *why, size_t whysize);
+const char *og_mqtt_reading(struct og_json *j, const char *payload,
+    size_t len, int64_t *t, double *v, char *why, size_t whysize);
+struct og_mqtt *og_mqtt_new(const struct og_mqtt_opts *o, const char **why);
+int og_mqtt_add(struct og_mqtt *q, const char *sensor);
+void og_mqtt_login(struct og_mqtt *q, const char *user, const char *password);
+int og_mqtt_run(struct og_mqtt *q);
+void og_mqtt_free(struct og_mqtt *q);
 
 #endif

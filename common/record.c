@@ -24,14 +24,13 @@ og_key_valid(const char *key, size_t len)
 	return 1;
 }
 
-/* what 'field' says, with the field quoted, shortened and made printable */
-static const char *
-quoted(char *why, size_t whysize, const char *what, const char *s, size_t n)
+size_t
+og_printable(char *buf, const char *s, size_t n, size_t max)
 {
-	char shown[4 * 40 + 1], *p = shown;
+	char *p = buf;
 	size_t i;
 
-	for (i = 0; i < n && i < 40; i++) {
+	for (i = 0; i < n && i < max; i++) {
 		unsigned char c = s[i];
 
 		if (c >= ' ' && c <= '~') {
@@ -41,8 +40,22 @@ quoted(char *why, size_t whysize, const char *what, const char *s, size_t n)
 			p += 4;
 		}
 	}
+	if (n > max) {
+		memcpy(p, "...", 3);
+		p += 3;
+	}
 	*p = '\0';
-	snprintf(why, whysize, "%s '%s%s'", what, shown, n > 40 ? "..." : "");
+	return p - buf;
+}
+
+/* what 'field' says, with the field quoted, shortened and made printable */
+static const char *
+quoted(char *why, size_t whysize, const char *what, const char *s, size_t n)
+{
+	char shown[OG_PRINTABLE_SIZE(40)];
+
+	og_printable(shown, s, n, 40);
+	snprintf(why, whysize, "%s '%s'", what, shown);
 	return why;
 }
 

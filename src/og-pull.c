@@ -1,4 +1,5 @@
-/* og-pull: fetch sensor data from the Flukso API. */
+/* og-pull: fetch sensor data from the Flukso API, or live from a
+ * Fluksometer's MQTT broker. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,10 +13,14 @@
 static const char usage_text[] =
     "usage: og-pull [-kqSv] [-m tmpo|api] [-u BASEURL] [-s START] [-e END] [-r RES]\n"
     "               [-U UNIT] [-j N] [-R RID] [-t SECONDS] [-K TOKENFILE]\n"
+    "       og-pull -m mqtt -u mqtt[s]://HOST[:PORT] [-kqSv] [-i CLIENTID]\n"
+    "               [-t SECONDS] [-K LOGINFILE]\n"
     "Read SENSOR TAB TOKEN [TAB SINCE] lines on stdin; print their records.\n"
     "  -K FILE   tokens from FILE (SENSOR TOKEN lines, mode 0600); stdin\n"
     "            then has SENSOR [TAB SINCE] lines\n"
-    "  -m MODE   tmpo (raw blocks, default) or api (averaged values)\n"
+    "  -m MODE   tmpo (raw blocks, default), api (averaged values) or mqtt\n"
+    "            (live from a broker: the sensors on stdin, or every one)\n"
+    "  -i ID     mqtt: client id of a persistent session (QoS 1)\n"
     "  -u URL    API base URL (default $OG_API_URL or https://api.flukso.net)\n"
     "  -s START  only records from START on    -e END  only before END\n"
     "  -r RES    api resolution: minute 15min hour day week month year\n"
@@ -23,8 +28,9 @@ static const char usage_text[] =
     "  -j N      concurrent connections (default 8)\n"
     "  -R RID    tmpo recycle id (default: the highest)\n"
     "  -S        strict: no salvage of blocks old firmware compacted wrongly\n"
-    "  -t SEC    give up a try after SEC seconds (default 60)\n"
-    "  -k        do not verify https certificates\n"
+    "  -t SEC    give up a try after SEC seconds (default 60); mqtt: stop\n"
+    "            after SEC seconds without a message (default never)\n"
+    "  -k        do not verify https or mqtts certificates\n"
     "  -q        quiet    -v  verbose\n"
     "  -h  this help    -V  version\n";
 
@@ -42,6 +48,8 @@ static const struct {
 static struct og_sync *puller;
 static struct og_creds creds;	/* -K */
 static const char *tokfile;
+static int mqtt;		/* -m mqtt */
+static const char *client_id;	/* -i */
 static int64_t start = INT64_MIN, end = INT64_MAX;
 
 static int
@@ -109,18 +117,36 @@ add_sensor(struct og_reader *rd, char *line, size_t len)
 	return 0;
 }
 
+/* -m mqtt: SENSOR[<TAB>TOKEN...], the token not needed. */
 static int
-read_sensors(void)
+add_live(struct og_reader *rd, char *line, size_t len, struct og_mqtt *q)
+{
+	size_t n = strcspn(line, "\t");
+
+	explicit_bzero(line + n, len - n);
+	if (!og_tmpo_sensor_ok(line, n))
+		return bad(rd, "bad sensor id (expected 32 hex digits)");
+	if (og_mqtt_add(q, line) < 0)
+		return bad(rd, "%s: sensor given twice", line);
+	return 0;
+}
+
+/* The lines of stdin; with -m mqtt, none when it is a terminal. */
+static int
+read_sensors(struct og_mqtt *q)
 {
 	struct og_reader rd;
 	char *line;
 	size_t len;
 	int failed = 0;
 
+	if (q && isatty(0))
+		return 0;
 	og_reader_open(&rd, NULL);
 	while ((line = og_read_line(&rd, &len)))
 		if (len > 0)
-			failed |= add_sensor(&rd, line, len);
+			failed |= q ? add_live(&rd, line, len, q) :
+			    add_sensor(&rd, line, len);
 	og_reader_close(&rd);
 	return failed;
 }
@@ -194,8 +220,19 @@ check_options(struct og_sync_opts *o, const char *mode)
 		o->api = 0;
 	else if (strcmp(mode, "api") == 0)
 		o->api = 1;
+	else if (strcmp(mode, "mqtt") == 0)
+		mqtt = 1;
 	else
 		og_usage(usage_text, OG_EXIT_USAGE);
+	if (mqtt && (start != INT64_MIN || end != INT64_MAX || o->unit ||
+	    o->rid != -1 || strcmp(o->res, "minute") != 0 || o->fetch.jobs != 8))
+		og_usage_error("-s, -e, -r, -U, -j and -R are not for -m mqtt");
+	if (mqtt)
+		return;
+	if (client_id)
+		og_usage_error("-i CLIENTID is for -m mqtt");
+	if (!o->fetch.timeout)
+		o->fetch.timeout = 60;
 	for (i = 0; resolutions[i].name; i++)
 		if (strcmp(o->res, resolutions[i].name) == 0)
 			o->res_seconds = resolutions[i].seconds;
@@ -221,7 +258,7 @@ options(int argc, char *argv[], struct og_sync_opts *o)
 	int64_t n;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "e:hj:K:km:qR:r:Ss:t:U:u:Vv",
+	while ((c = getopt_long(argc, argv, "e:hi:j:K:km:qR:r:Ss:t:U:u:Vv",
 	    og_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -230,6 +267,9 @@ options(int argc, char *argv[], struct og_sync_opts *o)
 			og_version();
 		case 'e':
 			end = time_arg(optarg);
+			break;
+		case 'i':
+			client_id = optarg;
 			break;
 		case 'j':
 			if (og_parse_int64(optarg, strlen(optarg), &n) < 0 ||
@@ -302,10 +342,45 @@ check_cred(const char *sensor, const char *token)
 	return NULL;
 }
 
+/* The -K file of -m mqtt: one line USER PASSWORD. */
+static const char *
+check_login(const char *user, const char *password)
+{
+	(void)user;
+	return *password ? NULL : "expected USER PASSWORD";
+}
+
+/* -m mqtt: the sensors on stdin, or every one, live until a signal. */
+static int
+pull_live(const struct og_sync_opts *o)
+{
+	struct og_mqtt_opts mo = { o->base, client_id, o->fetch.timeout, env_number("OG_PULL_BACKOFF", 1, 0, 3600),
+	    o->fetch.insecure, o->strict, o->quiet, o->verbose };
+	static struct og_mqtt *q;	/* static: reachable if og_die ends it */
+	const char *why;
+	int failed;
+
+	if (tokfile) {
+		og_cred_read(&creds, tokfile, check_login);
+		if (creds.n != 1)
+			og_die("%s: expected one line USER PASSWORD", tokfile);
+	}
+	if (!(q = og_mqtt_new(&mo, &why)))
+		og_usage_error("bad -u for -m mqtt: %s", why);
+	if (tokfile)
+		og_mqtt_login(q, creds.c[0].name, creds.c[0].secret);
+	og_cred_free(&creds);
+	failed = read_sensors(q);
+	failed |= og_mqtt_run(q);
+	og_mqtt_free(q);
+	og_out_close();
+	return failed ? OG_EXIT_DATA : 0;
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct og_sync_opts o = { .fetch = { 8, 5, 0, 0, 60, 1, 60 },
+	struct og_sync_opts o = { .fetch = { 8, 5, 0, 0, 0, 1, 60 },
 	    .base = "https://api.flukso.net", .rid = -1, .res = "minute" };
 	const char *e;
 	int failed;
@@ -314,10 +389,12 @@ main(int argc, char *argv[])
 	if ((e = getenv("OG_API_URL")) && *e)
 		o.base = e;
 	options(argc, argv, &o);
+	if (mqtt)
+		return pull_live(&o);
 	puller = og_sync_new(&o);
 	if (tokfile)
 		og_cred_read(&creds, tokfile, check_cred);
-	failed = read_sensors();
+	failed = read_sensors(NULL);
 	og_cred_free(&creds);
 	failed |= og_sync_run(puller);
 	og_sync_free(puller);
