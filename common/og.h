@@ -741,8 +741,9 @@ size_t og_body_write(char *data, size_t size, size_t n, void *body);
  * exits on bad input (texts of 2 GB or more, or nested deeper than 64, are
  * refused).  og_json_member gives a member's value token or 0.
  * og_json_text copies a string token for a message into size bytes:
- * escapes undone, control characters as '?', cut to fit (not inside a
- * UTF-8 sequence); -1 if the token is not a string. */
+ * escapes undone (\b \f \n \r \t as spaces), other control characters
+ * as '?', cut to fit (not inside a UTF-8 sequence); -1 if the token is
+ * not a string. */
 enum og_json_type { OG_JSON_NULL, OG_JSON_FALSE, OG_JSON_TRUE,
 	OG_JSON_NUMBER, OG_JSON_STRING, OG_JSON_ARRAY, OG_JSON_OBJECT };
 struct og_json_tok {	/* small: a tmpo block has two a record */

@@ -134,19 +134,28 @@ parse(struct year *y, const char *body, size_t len, char *why, size_t whysize)
 	return err;
 }
 
-/* An error's reason, as the API gives it: {"error":true,"reason":"..."}. */
+/* An error's reason, as the API gives it, {"error":true,"reason":"..."},
+ * after its status: "HTTP 400: reason (after 2 tries)". */
 static void
 add_reason(struct og_req *r)
 {
 	struct og_json j = { 0 };
-	char reason[160];
-	size_t pos, n = strlen(r->why);
+	char reason[160], msg[sizeof r->why + sizeof reason + 32];
+	size_t pos, len;
+	int n;
 
-	if (r->status >= 400 && r->status < 500 && r->body &&
+	n = snprintf(msg, sizeof msg, "HTTP %ld", r->status);
+	if (r->status >= 400 && r->body && strncmp(r->why, msg, n) == 0 &&
 	    !og_json_parse(&j, r->body, r->len, &pos) &&
 	    og_json_text(&j, og_json_member(&j, 0, "reason"), reason,
-	    sizeof reason) == 0)
-		snprintf(r->why + n, sizeof r->why - n, ": %s", reason);
+	    sizeof reason) == 0) {
+		snprintf(msg, sizeof msg, "HTTP %ld: %s%s", r->status, reason,
+		    r->why + n);
+		len = strlen(msg) < sizeof r->why ? strlen(msg) :
+		    sizeof r->why - 1;
+		memcpy(r->why, msg, len);
+		r->why[len] = '\0';
+	}
 	og_json_free(&j);
 }
 
