@@ -11,13 +11,13 @@ WEATHER=$BATS_TEST_DIRNAME/data/weather_2016_hour.tsv.gz
 VARS="temperature_2m shortwave_radiation wind_speed_10m relative_humidity_2m"
 
 setup_file() {
-	local w=$BATS_FILE_TMPDIR i
+	local w=$BATS_FILE_TMPDIR
 	export W=$w
 	python3 "$BATS_TEST_DIRNAME/openmeteo_server.py" serve \
 	    --port-file "$w/port" --faults "$w/faults" --log "$w/log" \
 	    --now 1796083200 "$WEATHER" >/dev/null 2>"$w/server.err" 3>&- &
 	echo $! >"$w/server.pid"
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -s "$w/port" ] && break
 		sleep 0.1
 	done
@@ -283,7 +283,7 @@ EOF
 }
 
 @test "bad -L values, and -m weather without -L or -s, are usage errors" {
-	for l in '' 50.85 50.85, ,4.35 91,4 -90.5,4 50,181 50,-180.01 nan,4 \
+	for l in '' 50.85 '50.85,' ,4.35 91,4 -90.5,4 50,181 50,-180.01 nan,4 \
 	    50,inf 50.85,4.35,1 '50.85;4.35' ' 50,4' '50, 4' 0x10,4 1e999,4 \
 	    '50,4 ' a,b; do
 		run --separate-stderr og-pull -m weather -L "$l" -s 2016-01-01
