@@ -449,12 +449,14 @@ PY
 	kill "$(cat server.pid)"
 	run job_daily sheet.csv store pub priv
 	assert_success
-	[ -z "$output" ]
+	# (gnuplot may warn of the public plots' empty electricity axis)
+	refute_output --partial og-
+	refute_output --partial job_daily
 	[ "$(sed 1d priv/gas-leuven.csv | wc -l)" -eq 90 ]
 	run gas_check priv leuven
 	assert_success
 	# the data are fixed: so many of the 90 days lie outside
-	[ "$output" -eq 6 ]
+	[ "$output" -eq 2 ]
 	grep -q ',above$' priv/gas-leuven.csv
 }
 
