@@ -237,13 +237,13 @@ og_weather_run(const struct og_weather_opts *o)
 	if (end == INT64_MAX)
 		end = time(NULL);
 	if (start >= end)
-		og_die("-s START must be before -e END");
+		og_usage_error("-s START must be before -e END");
 	first = floor_div(start, 86400);
 	last = floor_div(end - 1, 86400);
 	og_civil_from_days(first, &y0, &m, &d);
 	og_civil_from_days(last, &y1, &m, &d);
 	if (y0 < 1 || y1 > 9999)
-		og_die("weather only for the years 1 to 9999");
+		og_usage_error("weather only for the years 1 to 9999");
 	m = og_format_value(place, o->lat);
 	place[m++] = ',';
 	place[m + og_format_value(place + m, o->lon)] = '\0';

@@ -306,12 +306,15 @@ EOF
 	[ "$(requests 'latitude=-90.0&longitude=180.0&')" -eq 1 ]
 }
 
-@test "bad ranges: START not before END, years beyond 9999" {
+@test "bad ranges are usage errors: START not before END (now, without -e), years beyond 9999" {
 	run --separate-stderr og-pull -m weather -L 50,4 -s 2016-01-02 -e 2016-01-01
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "og-pull: -s START must be before -e END" ]
+	run --separate-stderr og-pull -m weather -L 50,4 -s 4000000000
+	[ "$status" -eq 2 ]
 	[ "$stderr" = "og-pull: -s START must be before -e END" ]
 	run --separate-stderr og-pull -m weather -L 50,4 -s 2016-01-01 -e 400000000000
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 2 ]
 	[ "$stderr" = "og-pull: weather only for the years 1 to 9999" ]
 	[ ! -s "$W/log" ]
 }
