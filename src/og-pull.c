@@ -198,9 +198,8 @@ base_url(const char *url)
 static void
 check_options(struct og_sync_opts *o, const char *mode)
 {
-	size_t i;
-
 	const char *e;
+	size_t i;
 
 	if (strcmp(mode, "tmpo") == 0)
 		o->api = 0;
