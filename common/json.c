@@ -425,3 +425,129 @@ og_json_is(const struct og_json *j, size_t i, const char *text)
 	return i > 0 && i < j->n && j->tok[i].type == OG_JSON_STRING &&
 	    j->tok[i].len == len && memcmp(j->s + j->tok[i].start, text, len) == 0;
 }
+
+static int
+hex4(const char *p, const char *end, unsigned *u)
+{
+	int k, c;
+
+	*u = 0;
+	if (end - p < 4)
+		return -1;
+	for (k = 0; k < 4; k++) {
+		c = p[k];
+		*u <<= 4;
+		if (c >= '0' && c <= '9')
+			*u |= c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			*u |= (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* The code point of an escape at p (after the backslash); *pp past it. */
+static unsigned long
+unescape(const char **pp, const char *end)
+{
+	const char *p = *pp;
+	unsigned hi, lo;
+	char c = *p++;
+
+	*pp = p;
+	if (c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't')
+		return ' ';
+	if (c != 'u')
+		return (unsigned char)c;	/* " \ / */
+	if (hex4(p, end, &hi) < 0)
+		return '?';
+	*pp = p += 4;
+	if (hi < 0xd800 || hi >= 0xe000)
+		return hi;
+	if (hi >= 0xdc00 || end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+	    hex4(p + 2, end, &lo) < 0 || lo < 0xdc00 || lo >= 0xe000)
+		return '?';
+	*pp = p + 6;
+	return 0x10000 + ((unsigned long)(hi - 0xd800) << 10) + (lo - 0xdc00);
+}
+
+/* Appends code point u as UTF-8 if it fits before the NUL; -1 if not. */
+static int
+put_utf8(char *buf, size_t *n, size_t size, unsigned long u)
+{
+	unsigned char b[4];
+	size_t k, len;
+
+	if (u < 0x80) {
+		b[0] = u;
+		len = 1;
+	} else if (u < 0x800) {
+		b[0] = 0xc0 | u >> 6;
+		b[1] = 0x80 | (u & 0x3f);
+		len = 2;
+	} else if (u < 0x10000) {
+		b[0] = 0xe0 | u >> 12;
+		b[1] = 0x80 | (u >> 6 & 0x3f);
+		b[2] = 0x80 | (u & 0x3f);
+		len = 3;
+	} else {
+		b[0] = 0xf0 | u >> 18;
+		b[1] = 0x80 | (u >> 12 & 0x3f);
+		b[2] = 0x80 | (u >> 6 & 0x3f);
+		b[3] = 0x80 | (u & 0x3f);
+		len = 4;
+	}
+	if (*n + len >= size)
+		return -1;
+	for (k = 0; k < len; k++)
+		buf[(*n)++] = b[k];
+	return 0;
+}
+
+static size_t
+utf8_len(unsigned char lead)
+{
+	return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+}
+
+/* A string for a message: escapes undone, control characters as '?',
+ * other bytes as they are; cut to size, never inside a UTF-8 sequence. */
+int
+og_json_text(const struct og_json *j, size_t i, char *buf, size_t size)
+{
+	const char *p, *end;
+	unsigned long u;
+	size_t n = 0, lead;
+
+	if (size == 0 || i == 0 || i >= j->n || j->tok[i].type != OG_JSON_STRING)
+		return -1;
+	p = j->s + j->tok[i].start;
+	end = p + j->tok[i].len;
+	while (p < end) {
+		u = (unsigned char)*p++;
+		if (u == '\\' && p < end) {
+			u = unescape(&p, end);
+			if (u < 0x20 || u == 0x7f)
+				u = '?';
+			if (put_utf8(buf, &n, size, u) < 0)
+				break;
+			continue;
+		}
+		if (u < 0x20 || u == 0x7f)
+			u = '?';
+		if (n + 1 >= size) {
+			/* cut: drop a sequence left incomplete */
+			for (lead = n; lead > 0 &&
+			    ((unsigned char)buf[lead - 1] & 0xc0) == 0x80; lead--)
+				;
+			if (lead > 0 && (unsigned char)buf[lead - 1] >= 0xc0 &&
+			    n - lead + 1 < utf8_len(buf[lead - 1]))
+				n = lead - 1;
+			break;
+		}
+		buf[n++] = u;
+	}
+	buf[n] = '\0';
+	return 0;
+}

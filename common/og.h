@@ -778,7 +778,11 @@ size_t og_body_write(char *data, size_t size, size_t n, void *body);
  * tokens span the text between the quotes, escapes left as they are.
  * og_json_parse returns NULL or what is wrong, at byte *errpos; it never
  * exits on bad input (texts of 2 GB or more, or nested deeper than 64, are
- * refused).  og_json_member gives a member's value token or 0. */
+ * refused).  og_json_member gives a member's value token or 0.
+ * og_json_text copies a string token for a message into size bytes:
+ * escapes undone (\b \f \n \r \t as spaces), other control characters
+ * as '?', cut to fit (not inside a UTF-8 sequence); -1 if the token is
+ * not a string. */
 enum og_json_type { OG_JSON_NULL, OG_JSON_FALSE, OG_JSON_TRUE,
 	OG_JSON_NUMBER, OG_JSON_STRING, OG_JSON_ARRAY, OG_JSON_OBJECT };
 struct og_json_tok {	/* small: a tmpo block has two a record */
@@ -797,6 +801,7 @@ size_t og_json_member(const struct og_json *j, size_t obj, const char *key);
 int og_json_int64(const struct og_json *j, size_t i, int64_t *v);
 int og_json_double(const struct og_json *j, size_t i, double *v);
 int og_json_is(const struct og_json *j, size_t i, const char *text);
+int og_json_text(const struct og_json *j, size_t i, char *buf, size_t size);
 
 /* tmpo.c: the Flukso API's answers, checked; each returns NULL or what is
  * wrong (in why) and never exits on bad input.  og_tmpo_block decodes one
@@ -967,5 +972,27 @@ int og_mqtt_add(struct og_mqtt *q, const char *sensor);
 void og_mqtt_login(struct og_mqtt *q, const char *user, const char *password);
 int og_mqtt_run(struct og_mqtt *q);
 void og_mqtt_free(struct og_mqtt *q);
+
+/* weather.c: hourly weather at a place from Open-Meteo's historical weather
+ * API, GET BASE/v1/archive with the variables temperature_2m (degrees C),
+ * shortwave_radiation (W/m2, the mean of the hour before), wind_speed_10m
+ * (m/s) and relative_humidity_2m (%), in UTC and Unix seconds: one
+ * request per calendar year (UTC) of the days [start, end) touches (end
+ * INT64_MAX: now), fetched through fetch.c without a token.  It prints
+ * the records in [start, end) keyed by the variables' names, each
+ * variable's together in time order, null as nan; a year that cannot be
+ * fetched is reported with the API's reason, and the years after it are
+ * held back.  og_weather_run returns 1 if anything failed, else 0.
+ * og_weather_location reads LAT,LON, degrees from -90 to 90 and -180 to
+ * 180, or returns -1. */
+struct og_weather_opts {
+	struct og_fetch_opts fetch;
+	const char *base;	/* without a trailing '/' */
+	double lat, lon;
+	int64_t start, end;
+	int quiet;
+};
+int og_weather_location(const char *s, double *lat, double *lon);
+int og_weather_run(const struct og_weather_opts *o);
 
 #endif

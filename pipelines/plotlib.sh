@@ -137,6 +137,80 @@ monthly_sites_plot() {
 	} | plot_run "$2"
 }
 
+# gas_months CSV MODEL: per month of job_daily's gas-SITE.csv (the days
+# og-fit modelled) with og-fit's model file: month, days, measured m3,
+# predicted m3 and the 95% interval of the month's sum, days above and below
+# their own interval.  The month's interval is that of a sum of new days,
+# sum(x)'b +- t sqrt(s2 (n + sum(x)' (X'X)^-1 sum(x))), s2 the residual
+# variance of the fit and X its rows (1, HDD), as statsmodels' prediction
+# of a sum would give it; t, the quantile og-fit used, is read back from
+# the days' intervals.  Negative predictions and bounds print as 0.
+gas_months() {
+	awk -F ',' '
+		FILENAME ~ /\.tsv$/ { if ($1 !~ /^#/) { split($0, t, "\t"); b[p++] = t[2] } next }
+		FNR == 1 { next }
+		{
+			n++; d[n] = $1; y[n] = $2; h[n] = $3; lo[n] = $5; hi[n] = $6; out[n] = $7
+			sh += $3; shh += $3 * $3
+		}
+		END {
+			if (!n || !p) exit
+			for (i = 1; i <= n; i++) { m[i] = b[0] + (p > 1 ? b[1] * h[i] : 0); ssr += (y[i] - m[i]) ^ 2 }
+			s2 = ssr / (n - p)
+			if (p > 1) { det = n * shh - sh * sh; i00 = shh / det; i01 = -sh / det; i11 = n / det }
+			else i00 = 1 / n
+			for (i = 1; i <= n; i++) {	# t from each day: its half-width over its sd
+				q = i00 + (p > 1 ? 2 * h[i] * i01 + h[i] * h[i] * i11 : 0)
+				if (s2 > 0) { tq += (hi[i] - lo[i]) / 2 / sqrt(s2 * (1 + q)); nt++ }
+			}
+			tq = nt ? tq / nt : 0
+			print "month,days,measured (m3),predicted (m3),lower (m3),upper (m3),days above,days below"
+			for (i = 1; i <= n; i++) {
+				mo = substr(d[i], 1, 7)
+				if (!(mo in k)) { k[mo] = 1; months[++nm] = mo }
+				c[mo]++; Y[mo] += y[i]; M[mo] += m[i]; H[mo] += h[i]
+				if (out[i] == "above") up[mo]++
+				if (out[i] == "below") down[mo]++
+			}
+			for (j = 1; j <= nm; j++) {
+				mo = months[j]
+				q = c[mo] * c[mo] * i00 + (p > 1 ? 2 * c[mo] * H[mo] * i01 + H[mo] * H[mo] * i11 : 0)
+				w = tq * sqrt(s2 * (c[mo] + q))
+				printf "%s,%d,%.1f,%.1f,%.1f,%.1f,%d,%d\n", mo, c[mo], Y[mo], pos(M[mo]), pos(M[mo] - w), pos(M[mo] + w), up[mo], down[mo]
+			}
+		}
+		function pos(x) { return x > 0 ? x : 0 }' "$2" "$1"
+}
+
+# gas_plot CSV MONTHS PNG TITLE: daily gas against heating degree days,
+# with og-fit's line, its 95% interval and the days outside it marked; and
+# per month the gas measured beside the predicted, with its interval
+gas_plot() {
+	base=$(head -n 1 "$1" | cut -d , -f 3 | sed 's/^HDD \([0-9.]*\) .*/\1/')
+	{
+		plot_start "$3" 1000 820
+		echo "set multiplot layout 2,1 title '$(gp_quote "$4")' font ',13'"
+		echo "set title 'Each day: gas against heating degree days below $base °C'"
+		echo "set xlabel 'heating degree days (°C·day)'; set ylabel 'gas (m³ per day)'"
+		echo "set yrange [0:*]; set xrange [0:*]"
+		echo "set key top left vertical opaque box"
+		echo "plot '$1' using 3:(strcol(7) eq 'within' ? column(2) : 1/0) with points pt 7 ps 0.6 lc rgb '#1f77b4' title 'a day within the interval', \\"
+		echo "  '' using 3:(strcol(7) eq 'above' ? column(2) : 1/0) with points pt 9 ps 1.3 lc rgb '#d62728' title 'more gas than the weather explains', \\"
+		echo "  '' using 3:(strcol(7) eq 'below' ? column(2) : 1/0) with points pt 11 ps 1.3 lc rgb '#2ca02c' title 'less gas than the weather explains', \\"
+		echo "  '' using 3:4 smooth unique with lines lw 2 lc rgb '#333333' title 'the model (og-fit)', \\"
+		echo "  '' using 3:5 smooth unique with lines dt 2 lw 1.5 lc rgb '#7f7f7f' title '95% prediction interval', \\"
+		echo "  '' using 3:6 smooth unique with lines dt 2 lw 1.5 lc rgb '#7f7f7f' notitle"
+		echo "set title 'Each month: gas measured and predicted, with the 95% interval of the month'"
+		echo "set xlabel 'month'; set ylabel 'gas (m³ per month)'; set xrange [-0.6:$(($(wc -l <"$2") - 2)).6]"
+		echo "set style fill solid 0.6 noborder; set boxwidth 0.4; set xtics rotate by -45"
+		echo "set key above horizontal"
+		echo "plot '$2' using (\$0 - 0.2):(column('measured (m3)')):xtic(1) with boxes lc rgb '#1f77b4' title 'measured', \\"
+		echo "  '' using (\$0 + 0.2):(column('predicted (m3)')) with boxes lc rgb '#bbbbbb' title 'predicted', \\"
+		echo "  '' using (\$0 + 0.2):(column('predicted (m3)')):(column('lower (m3)')):(column('upper (m3)')) with yerrorbars pt 7 ps 0.4 lw 1.5 lc rgb '#333333' title '95% interval of the month'"
+		echo "unset multiplot"
+	} | plot_run "$3"
+}
+
 # ---- for the scripts: SCRIPT [-s START] [-e END] SHEET STORE WHAT OUT ------
 
 siteCons=gridNet+gridImport+pvProd-gridExport+gridCons

@@ -1,5 +1,5 @@
-/* og-pull: fetch sensor data from the Flukso API, or live from a
- * Fluksometer's MQTT broker. */
+/* og-pull: fetch sensor data from the Flukso API, live from a
+ * Fluksometer's MQTT broker, or weather. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,13 +15,18 @@ static const char usage_text[] =
     "               [-U UNIT] [-j N] [-R RID] [-t SECONDS] [-K TOKENFILE]\n"
     "       og-pull -m mqtt -u mqtt[s]://HOST[:PORT] [-kqSv] [-i CLIENTID]\n"
     "               [-t SECONDS] [-K LOGINFILE]\n"
+    "       og-pull -m weather -L LAT,LON -s START [-e END] [-kqv] [-u BASEURL]\n"
+    "               [-j N] [-t SECONDS]\n"
     "Read SENSOR TAB TOKEN [TAB SINCE] lines on stdin; print their records.\n"
     "  -K FILE   tokens from FILE (SENSOR TOKEN lines, mode 0600); stdin\n"
     "            then has SENSOR [TAB SINCE] lines\n"
-    "  -m MODE   tmpo (raw blocks, default), api (averaged values) or mqtt\n"
-    "            (live from a broker: the sensors on stdin, or every one)\n"
+    "  -m MODE   tmpo (raw blocks, default), api (averaged values), mqtt\n"
+    "            (live from a broker: the sensors on stdin, or every one) or\n"
+    "            weather (hourly weather at -L from Open-Meteo; no input)\n"
     "  -i ID     mqtt: client id of a persistent session (QoS 1)\n"
-    "  -u URL    API base URL (default $OG_API_URL or https://api.flukso.net)\n"
+    "  -L LAT,LON  the place of -m weather, in degrees\n"
+    "  -u URL    API base URL (default $OG_API_URL or https://api.flukso.net;\n"
+    "            weather: $OG_WEATHER_URL or https://archive-api.open-meteo.com)\n"
     "  -s START  only records from START on    -e END  only before END\n"
     "  -r RES    api resolution: minute 15min hour day week month year\n"
     "  -U UNIT   api unit: watt kwhperyear lpermin lperday m3peryear\n"
@@ -51,6 +56,8 @@ static const char *tokfile;
 static int mqtt;		/* -m mqtt */
 static const char *client_id;	/* -i */
 static int64_t start = INT64_MIN, end = INT64_MAX;
+static int weather, located;	/* -m weather, -L */
+static double lat, lon;
 
 static int
 unit_ok(const char *s, size_t len)
@@ -174,7 +181,8 @@ env_number(const char *name, double def, double min, double max)
 	return v;
 }
 
-/* Tokens travel in a header: in clear only to this machine. */
+/* Tokens travel in a header: in clear only to this machine.  Weather
+ * needs none, and a self-hosted Open-Meteo may well speak plain http. */
 static void
 check_base(const char *url)
 {
@@ -187,6 +195,8 @@ check_base(const char *url)
 		og_warn("%s: not an http or https URL", url);
 		exit(OG_EXIT_USAGE);
 	}
+	if (weather)
+		return;
 	host = url + 7;
 	n = strcspn(host, "/:?#");
 	if ((n == 9 && strncmp(host, "127.0.0.1", 9) == 0) ||
@@ -214,6 +224,7 @@ base_url(const char *url)
 static void
 check_options(struct og_sync_opts *o, const char *mode)
 {
+	const char *e;
 	size_t i;
 
 	if (strcmp(mode, "tmpo") == 0)
@@ -222,13 +233,24 @@ check_options(struct og_sync_opts *o, const char *mode)
 		o->api = 1;
 	else if (strcmp(mode, "mqtt") == 0)
 		mqtt = 1;
+	else if (strcmp(mode, "weather") == 0)
+		weather = 1;
 	else
 		og_usage(usage_text, OG_EXIT_USAGE);
+	if (weather && !located)
+		og_usage_error("-m weather needs -L LAT,LON");
+	if (weather && start == INT64_MIN)
+		og_usage_error("-m weather needs -s START");
+	if (!weather && located)
+		og_usage_error("-L needs -m weather");
 	if (mqtt && (start != INT64_MIN || end != INT64_MAX || o->unit ||
 	    o->rid != -1 || strcmp(o->res, "minute") != 0 || o->fetch.jobs != 8))
 		og_usage_error("-s, -e, -r, -U, -j and -R are not for -m mqtt");
-	if (mqtt)
+	if (mqtt) {
+		if (!o->base)
+			o->base = "";
 		return;
+	}
 	if (client_id)
 		og_usage_error("-i CLIENTID is for -m mqtt");
 	if (!o->fetch.timeout)
@@ -243,6 +265,10 @@ check_options(struct og_sync_opts *o, const char *mode)
 		og_usage_error("bad -U '%s'", o->unit);
 	if (start != INT64_MIN && end != INT64_MAX && start >= end)
 		og_usage_error("-s START must be before -e END");
+	e = getenv(weather ? "OG_WEATHER_URL" : "OG_API_URL");
+	if (!o->base)
+		o->base = e && *e ? e : weather ?
+		    "https://archive-api.open-meteo.com" : "https://api.flukso.net";
 	o->base = base_url(o->base);
 	o->fetch.verbose = o->verbose;
 	o->fetch.tries = env_number("OG_PULL_TRIES", 5, 1, 100);
@@ -258,7 +284,7 @@ options(int argc, char *argv[], struct og_sync_opts *o)
 	int64_t n;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "e:hi:j:K:km:qR:r:Ss:t:U:u:Vv",
+	while ((c = getopt_long(argc, argv, "e:hi:j:K:kL:m:qR:r:Ss:t:U:u:Vv",
 	    og_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -282,6 +308,13 @@ options(int argc, char *argv[], struct og_sync_opts *o)
 			break;
 		case 'k':
 			o->fetch.insecure = 1;
+			break;
+		case 'L':
+			if (og_weather_location(optarg, &lat, &lon) < 0)
+				og_usage_error("bad -L '%s': LAT,LON in degrees, "
+				    "latitude -90 to 90, longitude -180 to 180",
+				    optarg);
+			located = 1;
 			break;
 		case 'm':
 			mode = optarg;
@@ -354,8 +387,9 @@ check_login(const char *user, const char *password)
 static int
 pull_live(const struct og_sync_opts *o)
 {
-	struct og_mqtt_opts mo = { o->base, client_id, o->fetch.timeout, env_number("OG_PULL_BACKOFF", 1, 0, 3600),
-	    o->fetch.insecure, o->strict, o->quiet, o->verbose };
+	struct og_mqtt_opts mo = { o->base, client_id, o->fetch.timeout,
+	    env_number("OG_PULL_BACKOFF", 1, 0, 3600), o->fetch.insecure,
+	    o->strict, o->quiet, o->verbose };
 	static struct og_mqtt *q;	/* static: reachable if og_die ends it */
 	const char *why;
 	int failed;
@@ -377,20 +411,32 @@ pull_live(const struct og_sync_opts *o)
 	return failed ? OG_EXIT_DATA : 0;
 }
 
+static int
+pull_weather(const struct og_sync_opts *o)
+{
+	struct og_weather_opts w = { o->fetch, o->base, lat, lon, start, end,
+	    o->quiet };
+
+	return og_weather_run(&w);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct og_sync_opts o = { .fetch = { 8, 5, 0, 0, 0, 1, 60 },
-	    .base = "https://api.flukso.net", .rid = -1, .res = "minute" };
-	const char *e;
+	    .rid = -1, .res = "minute" };
 	int failed;
 
 	og_setprog(argv[0]);
-	if ((e = getenv("OG_API_URL")) && *e)
-		o.base = e;
 	options(argc, argv, &o);
 	if (mqtt)
 		return pull_live(&o);
+	if (weather) {
+		failed = pull_weather(&o);
+		free((char *)o.base);
+		og_out_close();
+		return failed ? OG_EXIT_DATA : 0;
+	}
 	puller = og_sync_new(&o);
 	if (tokfile)
 		og_cred_read(&creds, tokfile, check_cred);

@@ -33,9 +33,15 @@ setup_file() {
 	python3 "$TOP/tests/flukso_server.py" serve --port-file "$W/port" \
 	    --tokens "$W/sample/tokens" "$W/sample/blocks" >/dev/null 2>&1 3>&- &
 	echo $! >"$W/server.pid"
-	for f in "$F"/h1/port "$F"/h2/port "$F"/h3/port "$W/port"; do
+	# the weather of the sheet's places, which job_daily pulls here
+	python3 "$TOP/tests/openmeteo_server.py" serve --port-file "$W/weather.port" \
+	    "$TOP/tests/data/weather_2016_hour.tsv.gz" >/dev/null 2>&1 3>&- &
+	echo $! >"$W/weather.pid"
+	for f in "$F"/h1/port "$F"/h2/port "$F"/h3/port "$W/port" "$W/weather.port"; do
 		for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.1; done
 	done
+	OG_WEATHER_URL="http://127.0.0.1:$(cat "$W/weather.port")"
+	export OG_WEATHER_URL
 	OG_API_URL="http://127.0.0.1:$(cat "$W/port")" job_sync "$SHEET" "$W/store" 2>/dev/null
 	og-unpack "$W/store" >"$W/store.tsv"
 	job_daily "$SHEET" "$W/store" "$W/public" "$W/private" 2>/dev/null
@@ -61,6 +67,7 @@ setup_file() {
 
 teardown_file() {
 	[ ! -f "$BATS_FILE_TMPDIR/server.pid" ] || kill "$(cat "$BATS_FILE_TMPDIR/server.pid")" 2>/dev/null || :
+	[ ! -f "$BATS_FILE_TMPDIR/weather.pid" ] || kill "$(cat "$BATS_FILE_TMPDIR/weather.pid")" 2>/dev/null || :
 	"$TOP/tests/fleet_hosts" down "$BATS_FILE_TMPDIR/fleet"
 }
 
