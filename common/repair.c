@@ -84,8 +84,11 @@ repair_key(struct og_store *s, struct og_keyfile *f,
 	og_out(k->key, k->keylen);
 	og_out_char('\t');
 	if (got != 0) {
-		og_warn("%s: index rebuilt from the data file",
-		    got == -2 ? why : "no meta file");
+		if (got == -2)
+			og_warn("%s: index rebuilt from the data file", why);
+		else
+			og_warn("%.*s: no meta file: index rebuilt from the "
+			    "data file", (int)k->keylen, k->key);
 		memcpy(f->meta.key, k->key, k->keylen + 1);
 		f->meta.keylen = k->keylen;
 		records = og_keyfile_scan(s, f);

@@ -21,6 +21,7 @@ static const char usage_text[] =
 
 #define STREAM_BUFFER 65536
 #define STREAM_LINE_MAX (1 << 20)
+#define STREAM_BATCH_MAX (1 << 20)	/* records: memory stays bounded */
 
 static struct og_pack pack;
 static uintmax_t total;
@@ -60,7 +61,8 @@ pack_batch(const char *store, int argc, char **argv)
 
 /*
  * -c: a stream, committed at least every SECONDS after a record is read,
- * whether more input comes or not: it is read as it comes, with poll.
+ * whether more input comes or not, and every STREAM_BATCH_MAX records: it
+ * is read as it comes, with poll.
  */
 struct stream {
 	int fd;
@@ -73,6 +75,7 @@ struct stream {
 
 static const char *store_path;
 static int64_t commit_ms, deadline;	/* deadline 0: nothing to commit */
+static size_t batch_records;
 static int stream_status;
 static volatile sig_atomic_t stopping;
 
@@ -98,6 +101,7 @@ commit_stream(void)
 	if (pack.open)
 		stream_status |= og_pack_commit(&pack);
 	deadline = 0;
+	batch_records = 0;
 }
 
 /* The next whole line in the buffer, without its LF, or NULL. */
@@ -162,6 +166,8 @@ stream_record(struct stream *st, char *line, size_t len)
 	if (deadline == 0)
 		deadline = now_ms() + commit_ms;
 	og_pack_add(&pack, &r);
+	if (++batch_records >= STREAM_BATCH_MAX)
+		commit_stream();
 }
 
 /* Waits for input until the next commit is due: 1 when there is some. */

@@ -480,7 +480,7 @@ og-pack: e1de: 1 record not stored: its files are damaged (og-pack -R repairs th
 	assert_output "og-unpack: k: no such key"
 	run --separate-stderr og-pack -R st
 	assert_success
-	assert_equal "$stderr" "og-pack: no meta file: index rebuilt from the data file"
+	assert_equal "$stderr" "og-pack: k: no meta file: index rebuilt from the data file"
 	assert_output "$(printf 'k\tindex rebuilt: kept 4 chunks, 50000 records; 7 bytes held no chunk')"
 	og-unpack st | cmp want -
 	rec k 9999999 1 | og-pack st

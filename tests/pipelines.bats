@@ -253,6 +253,30 @@ PY
 	diff -r priv "$W/private"
 }
 
+@test "job_daily from a cache: a meter that idled for weeks across the cache's end counts the same" {
+	# B is silent for 10 days, and its first reading after that lands in
+	# a quarter hour after the cache's end: the next run needs B's reading
+	# from before the silence to count that quarter hour
+	cut=$(date -d 2016-02-01T00:00:00+01:00 +%s)
+	b=$(og-unpack -l "$W/store" | head -1 | cut -f1)
+	lb=$((cut + 6 * 3600 + 420)) end=$((cut + 12 * 3600))
+	og-unpack -e $cut "$W/store" | awk -F '\t' -v b=$b -v c=$((cut - 864000)) \
+	    '$1 != b || $2 < c' >first
+	og-unpack -s $lb -e $end "$W/store" $b >>first
+	og-pack -q store <first
+	job_daily "$SHEET" store pub0 priv0 2>/dev/null
+	og-unpack -s $cut "$W/store" | awk -F '\t' -v b=$b -v e=$end '$1 != b || $2 >= e' >rest
+	og-pack -q store <rest
+	job_daily "$SHEET" store pub priv 2>/dev/null
+	og-pack -q fresh <first
+	og-pack -q fresh <rest
+	job_daily "$SHEET" fresh pubf privf 2>/dev/null
+	diff <(og-unpack store.q15) <(og-unpack fresh.q15)
+	# B's quarter hour with its first reading after the silence
+	q=$((lb - lb % 900))
+	[ "$(og-unpack -s $q -e $((q + 1)) store.q15 $b | cut -f2)" = $q ]
+}
+
 @test "job_daily: a sensor and a site without data yet are listed, not plotted" {
 	cp "$SHEET" sheet.csv
 	echo "mons,d,0123456789abcdef0123456789abcdef,00000000000000000000000000000001,electricity,gridImport,Wh,new,1,7000" >>sheet.csv
