@@ -94,10 +94,12 @@ og_table_next(const struct og_table *t, uint64_t h, size_t *probe,
  * integer modulo 2^64 and returns where they stop; og_scan_value reads a
  * plain decimal there (a sign, at most 19 digits and a point) and returns
  * where it stops, or NULL if there is none: og_parse_value may still read
- * it.  og_format_decimal prints the double d / 10^s so, faster, where
- * |d| < 10^15, or returns 0 (it may write past the text, within those
- * bytes); og_put_digits writes the last count digits of n, zeros included,
- * inline for printing loops. */
+ * it.  og_digits8 reads the digits at p, at most 8 of them, into *n and
+ * returns how many there are; the 8 bytes from p on must be readable,
+ * whatever they hold.  og_format_decimal prints the double d / 10^s so,
+ * faster, where |d| < 10^15, or returns 0 (it may write past the text,
+ * within those bytes); og_put_digits writes the last count digits of n,
+ * zeros included, inline for printing loops. */
 #define OG_NUMBER_MAX 32
 int og_parse_value(const char *s, size_t len, double *v);
 const char *og_scan_digits(const char *p, const char *end, uint64_t *n);
@@ -109,6 +111,38 @@ size_t og_format_decimal(char *buf, int64_t d, int s);
 extern const char og_digit_pairs[200];	/* "00" to "99" */
 #define OG_POW10_EXACT 22
 extern const double og_pow10[OG_POW10_EXACT + 1];	/* 10^i, exact */
+extern const uint64_t og_pow10_u64[20];		/* 10^0 to 10^19 */
+
+/*
+ * Eight bytes at p as one little-endian word, each less '0': a byte is a
+ * digit if it is then below 10, which bit 7 of (b & 0x7f) + 0x76 and of b
+ * tells without carries between bytes; the lowest such bit says where
+ * the digits stop.  The digits are shifted to the top of the word, with
+ * zeros (leading zeros) below them, and combined pairwise: 10 * a + b in
+ * 16-bit lanes, then 100 * a + b in 32-bit lanes, then 10000 * a + b.
+ */
+static inline int
+og_digits8(const char *p, uint64_t *n)
+{
+	const uint64_t zeros = 0x3030303030303030;
+	uint64_t w, stop;
+	int count;
+
+	memcpy(&w, p, sizeof w);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	w ^= zeros;
+	stop = (((w & 0x7f7f7f7f7f7f7f7f) + 0x7676767676767676) | w) &
+	    0x8080808080808080;
+	count = stop ? __builtin_ctzll(stop) >> 3 : 8;
+	/* two shifts of at most 32: a shift by 64, for no digits, is undefined */
+	w = (w << (32 - 4 * count)) << (32 - 4 * count);
+	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ff;
+	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffff;
+	*n = (w * 10000 + (w >> 32)) & 0xffffffff;
+	return count;
+}
 
 static inline void
 og_put_digits(char *buf, uint32_t n, int count)
@@ -163,7 +197,7 @@ struct og_reader {
 	size_t cap, start, end;
 	uintmax_t lineno;
 	int eof;
-	char key[OG_KEY_MAX + 1];	/* the key of the current run */
+	char key[OG_KEY_MAX + 1];	/* the current run's key, then a tab */
 	size_t keylen;
 	uint64_t run;
 };
