@@ -514,6 +514,9 @@ struct og_xsum {
 	int lo, n;	/* limbs of 32 bits from 2^(32 lo - 1074) */
 	uint32_t adds;
 	int64_t *limb;
+	unsigned __int128 near;	/* the values near the first, in units */
+	int near_at;		/* of 2^(anchor - 1075): 4096 - anchor, or 0 */
+	uint32_t near_adds;
 };
 struct og_state;
 struct og_agg {
