@@ -127,7 +127,7 @@ xsum_add_far(struct og_xsum *x, double v)
 		anchor = anchor > 0x7ff - NEAR_SHIFT - 1 ?
 		    0x7ff - NEAR_SHIFT - 1 : anchor;
 		x->near_at = NEAR_UNSET - anchor;
-		x->near += (u128)((bits & (((uint64_t)1 << 52) - 1)) |
+		x->near = (u128)((bits & (((uint64_t)1 << 52) - 1)) |
 		    (uint64_t)1 << 52) << (exp - anchor);
 		if (bits >> 63)
 			x->near = -x->near;
@@ -164,12 +164,12 @@ xsum_add_far(struct og_xsum *x, double v)
 		xsum_normalize(x);
 }
 
+/* m 2^shift as two words, shift below 64; negated as ~w + 1 when v is */
 static inline void
 xsum_add(struct og_xsum *x, double v)
 {
-	uint64_t bits;
+	uint64_t bits, m, lo, hi, neg;
 	int shift;
-	u128 w, sign;
 
 	memcpy(&bits, &v, sizeof bits);
 	shift = (int)(bits >> 52 & 0x7ff) + x->near_at - NEAR_UNSET;
@@ -177,10 +177,11 @@ xsum_add(struct og_xsum *x, double v)
 		xsum_add_far(x, v);
 		return;
 	}
-	w = (u128)((bits & (((uint64_t)1 << 52) - 1)) | (uint64_t)1 << 52) <<
-	    shift;
-	sign = -(u128)(bits >> 63);
-	x->near += (w ^ sign) - sign;
+	m = (bits & (((uint64_t)1 << 52) - 1)) | (uint64_t)1 << 52;
+	neg = 0 - (bits >> 63);
+	lo = (m << shift) ^ neg;
+	hi = (m >> 1 >> (63 - shift)) ^ neg;
+	x->near += ((u128)hi << 64 | lo) + (bits >> 63);
 	if (++x->near_adds == NEAR_ADDS)
 		xsum_fold(x);
 }

@@ -118,8 +118,10 @@ extern const uint64_t og_pow10_u64[20];		/* 10^0 to 10^19 */
  * digit if it is then below 10, which bit 7 of (b & 0x7f) + 0x76 and of b
  * tells without carries between bytes; the lowest such bit says where
  * the digits stop.  The digits are shifted to the top of the word, with
- * zeros (leading zeros) below them, and combined pairwise: 10 * a + b in
- * 16-bit lanes, then 100 * a + b in 32-bit lanes, then 10000 * a + b.
+ * zeros (leading zeros) below them, and combined pairwise, the first of
+ * each pair being the lower: 10 * a + b in 16-bit lanes, then 100 * a + b
+ * in 32-bit lanes, then 10000 * a + b, each one multiplication that puts
+ * the sum in the pair's upper half.
  */
 static inline int
 og_digits8(const char *p, uint64_t *n)
@@ -138,9 +140,9 @@ og_digits8(const char *p, uint64_t *n)
 	count = stop ? __builtin_ctzll(stop) >> 3 : 8;
 	/* two shifts of at most 32: a shift by 64, for no digits, is undefined */
 	w = (w << (32 - 4 * count)) << (32 - 4 * count);
-	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ff;
-	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffff;
-	*n = (w * 10000 + (w >> 32)) & 0xffffffff;
+	w = (w * (1 + (10 << 8)) >> 8) & 0x00ff00ff00ff00ff;
+	w = (w * (1 + (100 << 16)) >> 16) & 0x0000ffff0000ffff;
+	*n = w * (1 + (10000ULL << 32)) >> 32;
 	return count;
 }
 
@@ -602,6 +604,7 @@ struct og_series_set {
 	struct og_series **order, *last;	/* keys by first sample */
 	struct og_table table;	/* of order */
 	uint64_t run;		/* the record run whose key last is */
+	uint64_t fast_run;	/* run, when plain samples: no -d, -w, -P */
 	size_t n;
 };
 void og_series_init(struct og_series_set *set);

@@ -172,33 +172,35 @@ og_read_line(struct og_reader *rd, size_t *len)
 
 static uint64_t runs;
 
-/* memcmp(a, b, n) == 0 for a short key, without the call: the words, the
- * last of which may overlap the one before, are compared all before one
- * branch */
+typedef uint64_t pair __attribute__((vector_size(16)));
+
+/* memcmp(a, b, n) == 0 for a key and its tab, without the call: the
+ * pieces, the last of which may overlap the one before, are compared all
+ * before one branch */
 static inline int
 same_key(const char *a, const char *b, size_t n)
 {
-	uint64_t x, y, diff;
-	uint32_t u, v;
+	pair x, y, d;
+	uint64_t u, v, diff;
 	size_t i;
 
-	if (n >= 8) {
-		memcpy(&x, a + n - 8, 8);
-		memcpy(&y, b + n - 8, 8);
-		diff = x ^ y;
-		for (i = 0; i + 8 < n; i += 8) {
-			memcpy(&x, a + i, 8);
-			memcpy(&y, b + i, 8);
-			diff |= x ^ y;
+	if (n >= 16) {
+		memcpy(&x, a + n - 16, 16);
+		memcpy(&y, b + n - 16, 16);
+		d = x ^ y;
+		for (i = 0; i + 16 < n; i += 16) {
+			memcpy(&x, a + i, 16);
+			memcpy(&y, b + i, 16);
+			d |= x ^ y;
 		}
-		return diff == 0;
+		return (d[0] | d[1]) == 0;
 	}
-	if (n >= 4) {
-		memcpy(&u, a, 4);
-		memcpy(&v, b, 4);
+	if (n >= 8) {
+		memcpy(&u, a, 8);
+		memcpy(&v, b, 8);
 		diff = u ^ v;
-		memcpy(&u, a + n - 4, 4);
-		memcpy(&v, b + n - 4, 4);
+		memcpy(&u, a + n - 8, 8);
+		memcpy(&v, b + n - 8, 8);
 		return (diff | (u ^ v)) == 0;
 	}
 	for (i = 0; i < n; i++)
@@ -266,7 +268,7 @@ fast_value(const char *p, const char *lim, double *v)
 	}
 	if (*p != '\n')
 		return NULL;
-	x = (double)n / og_pow10[d];
+	x = d ? (double)n / og_pow10[d] : (double)n;
 	*v = neg ? -x : x;
 	return p;
 }
