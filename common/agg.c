@@ -2,7 +2,11 @@
  *
  * Sums are kept exactly, as a sum of 32-bit limbs of powers of two, so that
  * a sum, and hence a mean, does not depend on the order in which samples
- * were added or partial states merged; the exact sum is rounded once. */
+ * were added or partial states merged; the exact sum is rounded once.
+ * Most values of a bucket are near each other: those within 2^30 of the
+ * first one's binary exponent go, exactly, into one 128-bit integer,
+ * which is folded into the limbs every 2^14 values and before the sum is
+ * read. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +18,13 @@ typedef unsigned __int128 u128;
 #define LIMB 4294967296.0
 #define XSUM_LIMBS_MAX 128
 #define SAMPLES_PER_LINE 4096
+/* a value v = m 2^(e - 1075) (53-bit m, biased exponent e) is near when
+ * 0 <= e - anchor <= NEAR_SHIFT: m shifted so is below 2^113, and
+ * NEAR_ADDS of them, of either sign, fit in 128 bits */
+#define NEAR_SHIFT 60
+#define NEAR_SPAN 30		/* the anchor below the first exponent */
+#define NEAR_ADDS (1 << 14)
+#define NEAR_UNSET 4096		/* near_at = 4096 - anchor: 0 is no anchor */
 
 static void
 xsum_cover(struct og_xsum *x, int lo, int hi)
@@ -41,6 +52,40 @@ xsum_cover(struct og_xsum *x, int lo, int hi)
 	x->n = nhi - nlo;
 }
 
+/* The near values into the limbs: their sum, an integer of up to 127
+ * bits and a sign in units of 2^(pos - 1074), in pieces of 32 bits, each
+ * shifted by pos % 32 across two limbs. */
+static void
+xsum_fold(struct og_xsum *x)
+{
+	u128 mag = x->near;
+	uint64_t piece;
+	int neg = (int)(mag >> 127), pos, i, r, j;
+	int64_t sign = neg ? -1 : 1, *limb;
+
+	if (mag == 0) {
+		x->near_adds = 0;
+		return;
+	}
+	if (neg)
+		mag = -mag;
+	pos = NEAR_UNSET - x->near_at - 1;
+	i = pos >> 5;
+	r = pos & 31;
+	if (i < x->lo || x->n == 0 || i + 5 > x->lo + x->n)
+		xsum_cover(x, i, i + 5);
+	limb = x->limb + (i - x->lo);
+	for (j = 0; j < 4; j++) {
+		piece = (uint64_t)(mag >> (32 * j)) & 0xffffffff;
+		piece <<= r;
+		limb[j] += sign * (int64_t)(piece & 0xffffffff);
+		limb[j + 1] += sign * (int64_t)(piece >> 32);
+	}
+	x->near = 0;
+	x->near_adds = 0;
+	x->adds += 2;
+}
+
 /* Every limb but the top one into [0, 2^32); the top one keeps the sign. */
 static void
 xsum_normalize(struct og_xsum *x)
@@ -48,6 +93,7 @@ xsum_normalize(struct og_xsum *x)
 	int64_t carry, top;
 	int j;
 
+	xsum_fold(x);
 	for (;;) {
 		for (j = 0; j < x->n - 1; j++) {
 			carry = x->limb[j] >> 32;
@@ -62,16 +108,32 @@ xsum_normalize(struct og_xsum *x)
 	x->adds = 0;
 }
 
-void
-og_xsum_add(struct og_xsum *x, double v)
+/* Into the limbs: a value not near, and the first, which sets the anchor
+ * (never so high that inf or nan would be near, nor so low that a
+ * subnormal would). */
+static void
+xsum_add_far(struct og_xsum *x, double v)
 {
 	uint64_t bits, mant;
 	int64_t *limb;
-	int exp, pos, i;
+	int exp, pos, i, anchor;
 	u128 w;
 
 	memcpy(&bits, &v, sizeof bits);
 	exp = (bits >> 52) & 0x7ff;
+	if (x->near_at == 0 && exp != 0 && exp != 0x7ff) {
+		anchor = exp - NEAR_SPAN;
+		anchor = anchor < 1 ? 1 : anchor;
+		anchor = anchor > 0x7ff - NEAR_SHIFT - 1 ?
+		    0x7ff - NEAR_SHIFT - 1 : anchor;
+		x->near_at = NEAR_UNSET - anchor;
+		x->near = (u128)((bits & (((uint64_t)1 << 52) - 1)) |
+		    (uint64_t)1 << 52) << (exp - anchor);
+		if (bits >> 63)
+			x->near = -x->near;
+		x->near_adds = 1;
+		return;
+	}
 	mant = bits & (((uint64_t)1 << 52) - 1);
 	if (exp == 0x7ff)
 		og_die("exact sum of a non-finite value");
@@ -100,6 +162,34 @@ og_xsum_add(struct og_xsum *x, double v)
 	}
 	if (++x->adds >= (uint32_t)1 << 30)
 		xsum_normalize(x);
+}
+
+/* m 2^shift as two words, shift below 64; negated as ~w + 1 when v is */
+static inline void
+xsum_add(struct og_xsum *x, double v)
+{
+	uint64_t bits, m, lo, hi, neg;
+	int shift;
+
+	memcpy(&bits, &v, sizeof bits);
+	shift = (int)(bits >> 52 & 0x7ff) + x->near_at - NEAR_UNSET;
+	if ((unsigned)shift > NEAR_SHIFT) {
+		xsum_add_far(x, v);
+		return;
+	}
+	m = (bits & (((uint64_t)1 << 52) - 1)) | (uint64_t)1 << 52;
+	neg = 0 - (bits >> 63);
+	lo = (m << shift) ^ neg;
+	hi = (m >> 1 >> (63 - shift)) ^ neg;
+	x->near += ((u128)hi << 64 | lo) + (bits >> 63);
+	if (++x->near_adds == NEAR_ADDS)
+		xsum_fold(x);
+}
+
+void
+og_xsum_add(struct og_xsum *x, double v)
+{
+	xsum_add(x, v);
 }
 
 void
@@ -290,7 +380,7 @@ og_state_add(struct og_state *s, int64_t t, double v, int keep)
 		s->nans++;
 		return;
 	}
-	og_xsum_add(&s->sum, v);
+	xsum_add(&s->sum, v);
 	if (s->count++ == 0) {
 		s->min = s->max = s->first = s->last = v;
 		s->first_t = s->last_t = t;

@@ -24,7 +24,7 @@ const double og_pow10[OG_POW10_EXACT + 1] = {
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-static const uint64_t pow10_u64[] = {
+const uint64_t og_pow10_u64[20] = {
 	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
 	10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
 	100000000000ULL, 1000000000000ULL, 10000000000000ULL,
@@ -36,7 +36,7 @@ static const uint64_t pow10_u64[] = {
 static u128
 pow10_u128(int d)
 {
-	return d <= 19 ? pow10_u64[d] : (u128)pow10_u64[19] * pow10_u64[d - 19];
+	return d <= 19 ? og_pow10_u64[d] : (u128)og_pow10_u64[19] * og_pow10_u64[d - 19];
 }
 
 /*
@@ -97,13 +97,13 @@ parse_slow(const char *s, size_t len, double *v)
 static double
 divide_pow10(uint64_t n, int d)
 {
-	int lead = __builtin_clzll(n), shift = 63 - __builtin_clzll(pow10_u64[d]);
+	int lead = __builtin_clzll(n), shift = 63 - __builtin_clzll(og_pow10_u64[d]);
 	u128 num = (u128)(n << lead) << shift;
-	uint64_t q = (uint64_t)(num / pow10_u64[d]);
+	uint64_t q = (uint64_t)(num / og_pow10_u64[d]);
 	uint64_t scale = (uint64_t)(1023 - lead - shift) << 52;
 	double unit;
 
-	if ((u128)q * pow10_u64[d] != num)
+	if ((u128)q * og_pow10_u64[d] != num)
 		q |= 1;
 	memcpy(&unit, &scale, sizeof unit);	/* 2^-(lead + shift) */
 	return (double)q * unit;
@@ -194,41 +194,21 @@ parse_general(const char *s, size_t len, double *v)
 	return parse_slow(s, len, v);
 }
 
-/*
- * Eight digits at p, read as one little-endian word: each byte less '0'
- * is a digit, and neighbours are combined pairwise, 10 * a + b in 16-bit
- * lanes, then 100 * a + b in 32-bit lanes, then 10000 * a + b.
- */
-static int
-eight_digits(const char *p, uint64_t *v)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	const uint64_t high = 0xf0f0f0f0f0f0f0f0, zeros = 0x3030303030303030;
-	uint64_t w;
-
-	memcpy(&w, p, sizeof w);
-	/* '0' to '9' are 0x30 to 0x39: high nibble 3, and 3 still after + 6 */
-	if ((w & high) != zeros || ((w + 0x0606060606060606) & high) != zeros)
-		return 0;
-	w -= zeros;
-	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ff;
-	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffff;
-	*v = (w * 10000 + (w >> 32)) & 0xffffffff;
-	return 1;
-#else
-	(void)p, (void)v;
-	return 0;
-#endif
-}
-
+/* whole words while they are digits; the last few bytes one by one */
 static inline const char *
 scan_digits(const char *p, const char *end, uint64_t *n)
 {
-	uint64_t v = 0, eight;
+	uint64_t v = 0, word;
+	int count;
 
-	while (end - p >= 8 && eight_digits(p, &eight)) {
-		v = v * 100000000 + eight;
-		p += 8;
+	while (end - p >= 8) {
+		count = og_digits8(p, &word);
+		v = v * og_pow10_u64[count] + word;
+		p += count;
+		if (count < 8) {
+			*n = v;
+			return p;
+		}
 	}
 	for (; p < end && (unsigned char)(*p - '0') < 10; p++)
 		v = v * 10 + (*p - '0');
@@ -267,7 +247,7 @@ og_scan_value(const char *p, const char *end, double *v)
 	}
 	if (count == 0 || count > 19)
 		return NULL;
-	n = n * pow10_u64[d] + frac;
+	n = n * og_pow10_u64[d] + frac;
 	if (n <= (uint64_t)1 << 53)
 		x = (double)n / og_pow10[d];
 	else
@@ -322,7 +302,7 @@ digit_count(uint64_t n)
 {
 	int t = ((64 - __builtin_clzll(n | 1)) * 1233) >> 12;
 
-	return n < 10 ? 1 : t - (n < pow10_u64[t]) + 1;
+	return n < 10 ? 1 : t - (n < og_pow10_u64[t]) + 1;
 }
 
 static void
@@ -568,7 +548,7 @@ og_format_decimal(char *buf, int64_t d, int s)
 	char *p = buf;
 	uint64_t u = d < 0 ? 0 - (uint64_t)d : (uint64_t)d;
 
-	if (u >= pow10_u64[15] || s < 0 || s > 19)
+	if (u >= og_pow10_u64[15] || s < 0 || s > 19)
 		return 0;
 	if (d < 0)
 		*p++ = '-';
@@ -578,7 +558,7 @@ og_format_decimal(char *buf, int64_t d, int s)
 		u /= 10;
 		s--;
 	}
-	if (s > 4 && u < pow10_u64[s - 4])
+	if (s > 4 && u < og_pow10_u64[s - 4])
 		return 0;
 	if (u < 100000000 && s <= 8) {
 		/* most meter values: their 8 digits, zeros in front, placed

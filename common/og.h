@@ -97,10 +97,12 @@ og_table_next(const struct og_table *t, uint64_t h, size_t *probe,
  * integer modulo 2^64 and returns where they stop; og_scan_value reads a
  * plain decimal there (a sign, at most 19 digits and a point) and returns
  * where it stops, or NULL if there is none: og_parse_value may still read
- * it.  og_format_decimal prints the double d / 10^s so, faster, where
- * |d| < 10^15, or returns 0 (it may write past the text, within those
- * bytes); og_put_digits writes the last count digits of n, zeros included,
- * inline for printing loops. */
+ * it.  og_digits8 reads the digits at p, at most 8 of them, into *n and
+ * returns how many there are; the 8 bytes from p on must be readable,
+ * whatever they hold.  og_format_decimal prints the double d / 10^s so,
+ * faster, where |d| < 10^15, or returns 0 (it may write past the text,
+ * within those bytes); og_put_digits writes the last count digits of n,
+ * zeros included, inline for printing loops. */
 #define OG_NUMBER_MAX 32
 int og_parse_value(const char *s, size_t len, double *v);
 const char *og_scan_digits(const char *p, const char *end, uint64_t *n);
@@ -112,6 +114,40 @@ size_t og_format_decimal(char *buf, int64_t d, int s);
 extern const char og_digit_pairs[200];	/* "00" to "99" */
 #define OG_POW10_EXACT 22
 extern const double og_pow10[OG_POW10_EXACT + 1];	/* 10^i, exact */
+extern const uint64_t og_pow10_u64[20];		/* 10^0 to 10^19 */
+
+/*
+ * Eight bytes at p as one little-endian word, each less '0': a byte is a
+ * digit if it is then below 10, which bit 7 of (b & 0x7f) + 0x76 and of b
+ * tells without carries between bytes; the lowest such bit says where
+ * the digits stop.  The digits are shifted to the top of the word, with
+ * zeros (leading zeros) below them, and combined pairwise, the first of
+ * each pair being the lower: 10 * a + b in 16-bit lanes, then 100 * a + b
+ * in 32-bit lanes, then 10000 * a + b, each one multiplication that puts
+ * the sum in the pair's upper half.
+ */
+static inline int
+og_digits8(const char *p, uint64_t *n)
+{
+	const uint64_t zeros = 0x3030303030303030;
+	uint64_t w, stop;
+	int count;
+
+	memcpy(&w, p, sizeof w);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	w ^= zeros;
+	stop = (((w & 0x7f7f7f7f7f7f7f7f) + 0x7676767676767676) | w) &
+	    0x8080808080808080;
+	count = stop ? __builtin_ctzll(stop) >> 3 : 8;
+	/* two shifts of at most 32: a shift by 64, for no digits, is undefined */
+	w = (w << (32 - 4 * count)) << (32 - 4 * count);
+	w = (w * (1 + (10 << 8)) >> 8) & 0x00ff00ff00ff00ff;
+	w = (w * (1 + (100 << 16)) >> 16) & 0x0000ffff0000ffff;
+	*n = w * (1 + (10000ULL << 32)) >> 32;
+	return count;
+}
 
 static inline void
 og_put_digits(char *buf, uint32_t n, int count)
@@ -166,7 +202,7 @@ struct og_reader {
 	size_t cap, start, end;
 	uintmax_t lineno;
 	int eof;
-	char key[OG_KEY_MAX + 1];	/* the key of the current run */
+	char key[OG_KEY_MAX + 1];	/* the current run's key, then a tab */
 	size_t keylen;
 	uint64_t run;
 };
@@ -522,6 +558,9 @@ struct og_xsum {
 	int lo, n;	/* limbs of 32 bits from 2^(32 lo - 1074) */
 	uint32_t adds;
 	int64_t *limb;
+	unsigned __int128 near;	/* the values near the first, in units */
+	int near_at;		/* of 2^(anchor - 1075): 4096 - anchor, or 0 */
+	uint32_t near_adds;
 };
 struct og_state;
 struct og_agg {
@@ -607,6 +646,7 @@ struct og_series_set {
 	struct og_series **order, *last;	/* keys by first sample */
 	struct og_table table;	/* of order */
 	uint64_t run;		/* the record run whose key last is */
+	uint64_t fast_run;	/* run, when plain samples: no -d, -w, -P */
 	size_t n;
 };
 void og_series_init(struct og_series_set *set);

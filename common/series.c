@@ -26,7 +26,7 @@ series_get(struct og_series_set *set, const char *key, size_t len)
 	uint64_t h;
 	size_t probe = 0, i;
 
-	set->run = 0;
+	set->run = set->fast_run = 0;
 	if (k && k->keylen == len && memcmp(k->key, key, len) == 0)
 		return k;
 	h = og_hash(key, len);
@@ -204,9 +204,9 @@ check_time(struct og_record *r, const char *name, uintmax_t line)
 		    line, (long long)r->time);
 }
 
-void
-og_series_sample(struct og_series_set *set, struct og_record *r,
-    const char *name, uintmax_t line)
+static void __attribute__((noinline))
+sample(struct og_series_set *set, struct og_record *r, const char *name,
+    uintmax_t line)
 {
 	struct og_series *k;
 	struct og_state *st;
@@ -217,6 +217,8 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 	else
 		k = series_get(set, r->key, r->keylen);
 	set->run = r->run;
+	set->fast_run = set->counter || set->window || set->profile ? 0 :
+	    r->run;
 
 	if (set->counter) {
 		if (isnan(r->value))
@@ -245,6 +247,27 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 	else if (!(st = bucket(set, k, bucket_start(set, r->time))))
 		late(r, name, line);
 	og_state_add(st, r->time, r->value, set->keep_samples);
+}
+
+/*
+ * A sample of the run before, with no counter, window or profile, that
+ * falls in its key's newest bucket (inside the range check_time allows,
+ * as the bucket is), goes straight to that bucket.
+ */
+void
+og_series_sample(struct og_series_set *set, struct og_record *r,
+    const char *name, uintmax_t line)
+{
+	struct og_state *st;
+
+	if (r->run == set->fast_run && r->run) {
+		st = &set->last->open[set->last->nopen - 1];
+		if (r->time >= st->start && r->time < st->end) {
+			og_state_add(st, r->time, r->value, set->keep_samples);
+			return;
+		}
+	}
+	sample(set, r, name, line);
 }
 
 /* --merge: a partial state for key at start, or with in NULL the mark

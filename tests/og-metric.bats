@@ -78,6 +78,53 @@ MINUTE=$DATA/elec_power_min_1sensor.tsv.gz
 	assert_output "$(rec k 0 1.0)"
 }
 
+@test "exact sums of many values, near each other and far apart, agree with Python's math.fsum" {
+	# a bucket's values near its first are summed in one 128-bit integer,
+	# folded into the limbs every 16384 values; the rest go to the limbs
+	python3 - <<'PY' >in
+import random, struct
+random.seed(19)
+def finite_bits():
+    while True:
+        v = struct.unpack('d', struct.pack('Q', random.getrandbits(64)))[0]
+        if v == v and abs(v) < 1e300:
+            return v
+buckets = [
+    [random.randrange(10**7) for _ in range(40000)],
+    [round(random.uniform(-1e4, 1e4), random.randint(0, 3)) for _ in range(20000)],
+    [random.choice([finite_bits(), random.uniform(-1, 1) * 10 ** random.randint(-5, 5),
+                    0.0, -0.0, 5e-324, 1e300, -1e300]) for _ in range(20000)],
+    [5e-324, 1e-310, 2.5, -2.5e-300] + [random.uniform(0, 1e-300) for _ in range(100)],
+    [2.0 ** -1000, 5e-324, -1e-310, 2.0 ** -1000, 0.0, 2.0 ** -1020],
+    [1e307, -3e306, 1.0, 2.0 ** -1000, 1e307],
+    [1.0, 2.0 ** -30, -2.0 ** -31, 2.0 ** 30, -2.0 ** 31, 3.0, 2.0 ** -31, 2.0 ** 31],
+    # the largest near values, 2^30 above the first, 2^14 of which fill
+    # 128 bits; and the smallest far ones
+    [1.0] + [-(2.0 ** 53 - 1) * 2.0 ** -22] * 20000,
+    [1.0] + [-(2.0 ** 53 - 1) * 2.0 ** -21] * 20000,
+]
+for b, vals in enumerate(buckets):
+    for i, v in enumerate(vals):
+        print('k\t%d\t%r' % (3600 * b + i % 3600, v))
+PY
+	python3 - <<'PY' >expected
+import math
+sums = {}
+for line in open('in'):
+    k, t, v = line.split('\t')
+    sums.setdefault(int(t) // 3600 * 3600, []).append(float(v))
+for start, vals in sorted(sums.items()):
+    print('k/sum\t%d\t%r' % (start, math.fsum(vals)))
+    print('k/mean\t%d\t%r' % (start, math.fsum(vals) / len(vals)))
+PY
+	og-metric -i 1h -a sum,mean in | sort -t "$(printf '\t')" -k2,2n -k1,1r >out
+	cmp expected out
+	split -l 9000 in part.
+	for f in part.*; do og-metric -i 1h --partial $f; done |
+	    og-metric -i 1h -a sum,mean --merge | sort -t "$(printf '\t')" -k2,2n -k1,1r >merged
+	cmp expected merged
+}
+
 @test "daily means agree with an independent computation on the real data" {
 	python3 - "$HOUR" <<'PY' | sort -k1,1 -k2,2n >expected
 import sys, gzip, math
