@@ -85,9 +85,13 @@ og_parse_record(const char *line, size_t len, struct og_record *r, char *why,
 	if (r->keylen > OG_KEY_MAX)
 		return quoted(why, whysize, "key longer than 255 bytes:", line,
 		    r->keylen);
-	if (!og_key_valid(line, r->keylen))
+	if (!og_key_valid(line, r->keylen)) {
+		if (r->keylen >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+			return "a UTF-8 byte order mark (BOM) before the key: "
+			    "save the file without it";
 		return quoted(why, whysize, "bad key (space or control byte)",
 		    line, r->keylen);
+	}
 	tf = tab1 + 1;
 	if (!(tab2 = memchr(tf, '\t', end - tf)))
 		return "missing VALUE field";
@@ -165,8 +169,8 @@ og_read_line(struct og_reader *rd, size_t *len)
 		}
 		if (rd->end == rd->cap) {
 			if (rd->cap >= LINE_MAX_BYTES)
-				og_die("%s:%ju: line too long", rd->name,
-				    rd->lineno + 1);
+				og_die("%s:%ju: line too long (over %d bytes)",
+				    rd->name, rd->lineno + 1, LINE_MAX_BYTES - 1);
 			rd->buf = og_realloc(rd->buf, 2 * rd->cap + 1 + PAD);
 			memset(rd->buf + rd->cap, 0, rd->cap + 1 + PAD);
 			rd->cap *= 2;

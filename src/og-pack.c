@@ -133,7 +133,8 @@ stream_fill(struct stream *st)
 	if (st->end == st->cap) {
 		if (st->cap >= STREAM_LINE_MAX) {
 			commit_stream();
-			og_die("%s:%ju: line too long", st->name, st->lineno + 1);
+			og_die("%s:%ju: line too long (over %d bytes)",
+			    st->name, st->lineno + 1, STREAM_LINE_MAX - 1);
 		}
 		st->cap *= 2;
 		st->buf = og_realloc(st->buf, st->cap + 1);

@@ -162,6 +162,28 @@ bad_input() {	# bad_input LINE MESSAGE: the line is refused on line 2
 	bad_input 'a\001b\t5\t1' "bad key (space or control byte) 'a\001b'"
 }
 
+@test "a UTF-8 BOM is named as one; a line over the limit says the limit" {
+	printf '\357\273\277k\t1\t1\n' >in
+	run og-metric in
+	assert_failure 1
+	assert_output "og-metric: in:1: a UTF-8 byte order mark (BOM) before the key: save the file without it"
+	run og-pack st in
+	assert_failure 1
+	assert_output "og-pack: in:1: a UTF-8 byte order mark (BOM) before the key: save the file without it"
+	{ rec k 1 1; printf 'k\t2\t'; head -c 1048576 /dev/zero | tr '\0' 1; echo; } >in
+	run og-metric in
+	assert_failure 1
+	assert_output "og-metric: in:2: line too long (over 1048575 bytes)"
+	run og-pack -c 1 st <in
+	assert_failure 1
+	assert_output "og-pack: <stdin>:2: line too long (over 1048575 bytes)"
+	# the longest line taken
+	{ printf 'k\t2\t'; head -c 1048570 /dev/zero | tr '\0' 1; echo; } >in
+	run og-metric in
+	assert_failure 1
+	assert_output "og-metric: in:1: bad value '1111111111111111111111111111111111111111...'"
+}
+
 @test "a CR at line end is refused" {
 	bad_input 'k\t5\t1\r' 'CR at end of line (DOS line ends?)'
 }
