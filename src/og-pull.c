@@ -411,20 +411,12 @@ pull_live(const struct og_sync_opts *o)
 	return failed ? OG_EXIT_DATA : 0;
 }
 
-static int
-pull_weather(const struct og_sync_opts *o)
-{
-	struct og_weather_opts w = { o->fetch, o->base, lat, lon, start, end,
-	    o->quiet };
-
-	return og_weather_run(&w);
-}
-
 int
 main(int argc, char *argv[])
 {
 	struct og_sync_opts o = { .fetch = { 8, 5, 0, 0, 0, 1, 60 },
 	    .rid = -1, .res = "minute" };
+	struct og_weather_opts w;
 	int failed;
 
 	og_setprog(argv[0]);
@@ -432,18 +424,18 @@ main(int argc, char *argv[])
 	if (mqtt)
 		return pull_live(&o);
 	if (weather) {
-		failed = pull_weather(&o);
-		free((char *)o.base);
-		og_out_close();
-		return failed ? OG_EXIT_DATA : 0;
+		w = (struct og_weather_opts){ o.fetch, o.base, lat, lon, start,
+		    end, o.quiet };
+		failed = og_weather_run(&w);
+	} else {
+		puller = og_sync_new(&o);
+		if (tokfile)
+			og_cred_read(&creds, tokfile, check_cred);
+		failed = read_sensors(NULL);
+		og_cred_free(&creds);
+		failed |= og_sync_run(puller);
+		og_sync_free(puller);
 	}
-	puller = og_sync_new(&o);
-	if (tokfile)
-		og_cred_read(&creds, tokfile, check_cred);
-	failed = read_sensors(NULL);
-	og_cred_free(&creds);
-	failed |= og_sync_run(puller);
-	og_sync_free(puller);
 	free((char *)o.base);
 	og_out_close();
 	return failed ? OG_EXIT_DATA : 0;
