@@ -206,7 +206,7 @@ EOF
 @test "-f naming a column the sheet lacks is an error naming it" {
 	meta_err -f sensor,floorarea "$SHEET"
 	assert_failure 1
-	assert_equal "$stderr" "og-meta: $SHEET: no column 'floorarea' (the sheet has: site, device, sensor, token, type, category, unit, description, inhabitants, postcode)"
+	assert_equal "$stderr" "og-meta: $SHEET: no column 'floorarea' (the sheet has: site, device, sensor, token, type, category, unit, description, inhabitants, postcode, latitude, longitude)"
 	printf 'sensor,site,category\nabc,x,gridNet\n' >s.csv
 	meta_err -f sensor,unit s.csv
 	assert_failure 1

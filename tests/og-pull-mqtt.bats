@@ -572,6 +572,9 @@ $S/gauge	1404230000	300.0" ]
 
 @test "job_live keeps the pipe running: og-pack killed with -9 is restarted and the committed records stay" {
 	broker_start
+	# the session exists before job_live starts: the broker queues what
+	# comes before og-pull has subscribed
+	session live
 	OG_LIVE_BACKOFF=0.1 job_live -c 1 -i live "$URL" store 2>live.err 3>&- &
 	LIVE=$!
 	wait_for live.err 'started'

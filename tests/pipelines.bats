@@ -254,14 +254,15 @@ PY
 }
 
 @test "job_daily from a cache: a meter that idled for weeks across the cache's end counts the same" {
-	# B is silent for 10 days, and its first reading after that lands in
-	# a quarter hour after the cache's end: the next run needs B's reading
-	# from before the silence to count that quarter hour
-	cut=$(date -d 2016-02-01T00:00:00+01:00 +%s)
-	b=$(og-unpack -l "$W/store" | head -1 | cut -f1)
+	# B's readings of Jan 4 moved 10 days back, then silence until its
+	# first reading after the cache's end, in a quarter hour that the next
+	# run must count from B's reading before the silence
+	cut=$(date -d 2016-01-10T12:00:00+01:00 +%s)
 	lb=$((cut + 6 * 3600 + 420)) end=$((cut + 12 * 3600))
-	og-unpack -e $cut "$W/store" | awk -F '\t' -v b=$b -v c=$((cut - 864000)) \
-	    '$1 != b || $2 < c' >first
+	b=$(og-unpack -s $lb -e $end "$W/store" | head -1 | cut -f1)
+	og-unpack -e $cut "$W/store" | awk -F '\t' -v b=$b -v e=$((cut - 475200)) '
+	    $1 != b { print; next }
+	    $2 < e { print $1 "\t" $2 - 864000 "\t" $3 }' >first
 	og-unpack -s $lb -e $end "$W/store" $b >>first
 	og-pack -q store <first
 	job_daily "$SHEET" store pub0 priv0 2>/dev/null
@@ -272,7 +273,7 @@ PY
 	og-pack -q fresh <rest
 	job_daily "$SHEET" fresh pubf privf 2>/dev/null
 	diff <(og-unpack store.q15) <(og-unpack fresh.q15)
-	# B's quarter hour with its first reading after the silence
+	# B's quarter hour of its first reading after the silence is there
 	q=$((lb - lb % 900))
 	[ "$(og-unpack -s $q -e $((q + 1)) store.q15 $b | cut -f2)" = $q ]
 }
