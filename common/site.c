@@ -179,7 +179,8 @@ og_sites_finish(struct og_sites *s, const struct og_agg *aggs,
 	int len;
 	double v;
 
-	qsort(s->rows, s->nrows, sizeof *s->rows, by_site_time);
+	if (s->nrows > 0)
+		qsort(s->rows, s->nrows, sizeof *s->rows, by_site_time);
 	for (first = 0; first < s->nrows; first = end) {
 		for (end = first; end < s->nrows &&
 		    s->rows[end].site == s->rows[first].site; end++)

@@ -222,7 +222,8 @@ sync_list(struct og_sync *y, struct sensor *s, struct og_req *r)
 	for (i = 0; y->o.rid < 0 && i < n; i++)
 		if (ids[i].rid > use)
 			use = ids[i].rid;
-	qsort(ids, n, sizeof *ids, cmp_id);
+	if (n > 1)
+		qsort(ids, n, sizeof *ids, cmp_id);
 	s->b = og_calloc(n + 1, sizeof *s->b);
 	for (i = k = 0; i < n; i++) {
 		if (ids[i].rid != use || ids[i].bid +
