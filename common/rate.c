@@ -23,7 +23,7 @@
 #define ONE (INT64_C(1) << FRAC)
 #define STEP_MAX (INT64_C(1) << 30)	/* longer steps are not modelled */
 #define PMAX 16
-#define MIN_AREA2 (INT64_C(1) << 17)	/* twice the least area, 1e-7 s^2 */
+#define MIN_AREA2 (INT64_C(1) << 8)	/* twice the least area, 2^-32 s^2 */
 #define NB 16				/* buckets of the likeliest share */
 #define NCACHE 4			/* rates remembered */
 #define REBUILD 8			/* pulses a rebuilt polygon looks back */
