@@ -628,6 +628,21 @@ compress_times(struct times *tm, const int64_t *t, const double *v, size_t n)
 	}
 }
 
+/* A chunk's version: 2, or the version that brought one of its codecs
+ * if later, so that og before the rate model still reads every chunk
+ * that does not use it. */
+static int
+chunk_version(int times, int values)
+{
+	int v = 2;
+
+	if (times_codecs[times].version > v)
+		v = times_codecs[times].version;
+	if (values_codecs[values].version > v)
+		v = values_codecs[values].version;
+	return v;
+}
+
 /* Appends the chunk of n records, its values by codec, to out without
  * counting it in out's length; returns its length. */
 static size_t
@@ -646,7 +661,7 @@ pack_chunk(struct og_buf *out, const struct times *tm, const int64_t *t,
 	memcpy(h + OG_CHUNK_HEADER, tm->frame.data, tm->frame.len);
 	memcpy(h + OG_CHUNK_HEADER + tm->frame.len, frame.data, frame.len);
 	memcpy(h, "OGc", 3);
-	h[3] = OG_CHUNK_VERSION;
+	h[3] = chunk_version(tm->codec, codec);
 	og_put_le32(h + 4, (uint32_t)n);
 	og_put_le64(h + 8, (uint64_t)t[0]);
 	og_put_le64(h + 16, (uint64_t)t[n - 1]);

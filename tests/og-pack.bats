@@ -178,6 +178,17 @@ exact() { awk -F'\t' '{ printf "%s\t%s\t%.17g\n", $1, $2, $3 }' "$@"; }
 	[ "$(stat -c %s st/p.dat)" -lt 160 ]
 }
 
+@test "chunks that do not use the rate model stay version 2, for og before it" {
+	awk 'BEGIN { for (k = 0; k < 1000; k++) {
+		printf "r\t%d\t%d\n", 1451606400 + 60 * k, k % 7
+		printf "p\t%d\t%d\n", 1451606400 + int(k * 3600 / 437 + 0.3), k } }' |
+	    og-pack st
+	[ "$(time_codecs st/r.dat st/r.meta)" = 0 ]
+	[ "$(od -An -tu1 -j3 -N1 st/r.dat | tr -d ' ')" = 2 ]
+	[ "$(time_codecs st/p.dat st/p.meta)" = 3 ]
+	[ "$(od -An -tu1 -j3 -N1 st/p.dat | tr -d ' ')" = 3 ]
+}
+
 @test "a steady rate with pulses early or late and changes of load comes back exactly" {
 	# one pulse in 50 a second late, the load stepping between three
 	# levels and back, pauses of an hour: what the rate model must
