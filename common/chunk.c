@@ -1,15 +1,17 @@
 /* chunk.c: one compressed run of a key's records, the unit of the store.
  *
  * A chunk holds up to OG_CHUNK_POINTS records in time order, as columns:
- * times as delta-of-delta varints, the positions of nan values, and the
- * other values in whichever of these codecs the data allows:
+ * times, the positions of nan values, and the other values.  Regular
+ * times are coded as changes of step, pulse times against a model of
+ * their rate (rate.c) or as steps for zstd to find the repeats in; the
+ * values in whichever of these codecs the data allows:
  *   decimal   every value is D / 10^s exactly: D as zigzag varints, either
  *             as they are or as differences (counters, gauges);
  *   grid      every value is k * X * 2^-e for integers X, as doubles
  *             computed from a meter's counter are: see grid.c;
  *   planes    the 8 bytes of each double, split into 8 byte planes.
- * The columns are compressed together with zstd.  The layout is in
- * og-pack(1). */
+ * The columns are compressed with zstd.  Chunks of earlier versions are
+ * read too.  The layout is in og-pack(1). */
 #include <math.h>
 #include <string.h>
 #include <zlib.h>
