@@ -1,15 +1,17 @@
 /* chunk.c: one compressed run of a key's records, the unit of the store.
  *
  * A chunk holds up to OG_CHUNK_POINTS records in time order, as columns:
- * times as delta-of-delta varints, the positions of nan values, and the
- * other values in whichever of these codecs the data allows:
+ * times, the positions of nan values, and the other values.  Regular
+ * times are coded as changes of step, pulse times against a model of
+ * their rate (rate.c) or as steps for zstd to find the repeats in; the
+ * values in whichever of these codecs the data allows:
  *   decimal   every value is D / 10^s exactly: D as zigzag varints, either
  *             as they are or as differences (counters, gauges);
  *   grid      every value is k * X * 2^-e for integers X, as doubles
  *             computed from a meter's counter are: see grid.c;
  *   planes    the 8 bytes of each double, split into 8 byte planes.
- * The columns are compressed together with zstd.  The layout is in
- * og-pack(1). */
+ * The columns are compressed with zstd.  Chunks of earlier versions are
+ * read too.  The layout is in og-pack(1). */
 #include <math.h>
 #include <string.h>
 #include <zlib.h>
@@ -23,7 +25,9 @@ struct chunk_info {
 	size_t length;
 };
 
-enum { TIMES_STEP_CHANGES = 0, TIMES_STEPS = 1, TIMES_GAPS = 2 };
+enum {
+	TIMES_STEP_CHANGES = 0, TIMES_STEPS = 1, TIMES_GAPS = 2, TIMES_RATE = 3
+};
 enum {
 	VALUES_PLANES = 0, VALUES_DECIMAL = 1, VALUES_DECIMAL_DELTA = 2,
 	VALUES_QUANTA = 3, VALUES_COUNTER = 4
@@ -32,9 +36,14 @@ enum {
 #define MAX_SCALE 9
 /* the most the columns of n records can take */
 #define RAW_BOUND(n) ((n) * 48 + 64)
-#define LEVEL 3		/* zstd's, for most columns */
+/* zstd's levels: most columns; a first guess at irregular times; the
+ * deep search that finds repeats in them; columns that do not compress */
+#define LEVEL 3
+#define GUESS_LEVEL 6
 #define DEEP_LEVEL 15
-#define DEEP_BYTES 64	/* time frames over 1/64 byte a record go deep */
+#define RAW_LEVEL 1
+#define DEEP_GAIN 115	/* percent the deep search may gain on the guess */
+#define RHO_SAMPLE 2048	/* times a rate model's rho is chosen on */
 
 static int
 is_decimal(double x, int s)
@@ -73,19 +82,19 @@ swap_bufs(struct og_buf *a, struct og_buf *b)
 	*b = t;
 }
 
-/* A zstd context at a level; the deep one is for irregular times. */
+/* A zstd context at a level. */
 static ZSTD_CCtx *
-compressor(int deep)
+compressor(int level)
 {
-	static ZSTD_CCtx *cctx[2];
+	static ZSTD_CCtx *cctx[DEEP_LEVEL + 1];
 
-	if (!cctx[deep]) {
-		if (!(cctx[deep] = ZSTD_createCCtx()))
+	if (!cctx[level]) {
+		if (!(cctx[level] = ZSTD_createCCtx()))
 			og_die("zstd: out of memory");
-		ZSTD_CCtx_setParameter(cctx[deep], ZSTD_c_compressionLevel,
-		    deep ? DEEP_LEVEL : LEVEL);
+		ZSTD_CCtx_setParameter(cctx[level], ZSTD_c_compressionLevel,
+		    level);
 	}
-	return cctx[deep];
+	return cctx[level];
 }
 
 /*
@@ -95,10 +104,10 @@ compressor(int deep)
  * than any match search over the mixed planes, and fast.
  */
 static void
-compress_frame(struct og_buf *b, int deep, const char *src, size_t len,
+compress_frame(struct og_buf *b, int level, const char *src, size_t len,
     const size_t *cut, size_t ncut)
 {
-	ZSTD_CCtx *cctx = compressor(deep);
+	ZSTD_CCtx *cctx = compressor(level);
 	ZSTD_outBuffer out;
 	ZSTD_inBuffer in;
 	size_t i, r, from = 0;
@@ -145,7 +154,8 @@ common_step(const int64_t *t, size_t n)
  * The codecs.  A time codec writes the steps between n times (t[0] is in
  * the header) from p on, the first zstd block of the column to start at
  * *cut (0 for none), and returns where it stopped, or NULL where it does
- * not apply; its reader reads them back into t from t[0] on.  A value
+ * not apply; its reader reads them back into t from t[0] on.  arg is the
+ * codec's (1 for changes of step) or, for the rate model, its rho.  A value
  * codec writes the m values of v that are not nan and their reader puts
  * them back between the nans already in v; one that does not read
  * decimals sets *scale, the header's, to -1.  Steps are unsigned: a chunk
@@ -154,12 +164,12 @@ common_step(const int64_t *t, size_t n)
  * gives; version is the chunk version that brought it.
  */
 struct times_codec {
-	int version, changes;
+	int version, arg;
 	unsigned char *(*write)(unsigned char *p, const unsigned char *start,
-	    const int64_t *t, size_t n, uint64_t common, int changes,
+	    const int64_t *t, size_t n, uint64_t common, int arg,
 	    size_t *cut);
 	const char *(*read)(const unsigned char **pp, const unsigned char *end,
-	    int64_t *t, size_t n, int changes);
+	    int64_t *t, size_t n, int arg);
 };
 
 struct values {
@@ -290,6 +300,48 @@ read_gaps(const unsigned char **pp, const unsigned char *end, int64_t *t,
 	return NULL;
 }
 
+/* Pulse times against a model of their rate (rate.c): its rho, the
+ * length of the range coder's bytes and the bytes.  It does not apply
+ * where the model would take more than 10 bytes a step. */
+static unsigned char *
+write_rate(unsigned char *p, const unsigned char *start, const int64_t *t,
+    size_t n, uint64_t common, int rho, size_t *cut)
+{
+	static struct og_buf coded;
+
+	(void)start, (void)common;
+	*cut = 0;
+	coded.len = 0;
+	og_rate_write(&coded, t, n, rho);
+	if (coded.len > 10 * n)
+		return NULL;
+	*p++ = (unsigned char)rho;
+	p = og_put_varint(p, coded.len);
+	memcpy(p, coded.data, coded.len);
+	return p + coded.len;
+}
+
+static const char *
+read_rate(const unsigned char **pp, const unsigned char *end, int64_t *t,
+    size_t n, int arg)
+{
+	const unsigned char *p = *pp;
+	const char *err;
+	uint64_t len;
+	int rho;
+
+	(void)arg;
+	if (p >= end)
+		return "bad time column";
+	rho = *p++;
+	if (og_get_varint(&p, end, &len) < 0 || len > (uint64_t)(end - p))
+		return "bad time column";
+	if ((err = og_rate_read(p, len, t, n, rho)))
+		return err;
+	*pp = p + len;
+	return NULL;
+}
+
 /* The 8 bytes of each double, in 8 planes m bytes apart, each its own
  * zstd block. */
 static unsigned char *
@@ -410,6 +462,7 @@ static const struct times_codec times_codecs[] = {
 	[TIMES_STEP_CHANGES] = { 1, 1, write_steps, read_steps },
 	[TIMES_STEPS] = { 2, 0, write_steps, read_steps },
 	[TIMES_GAPS] = { 2, 0, write_gaps, read_gaps },
+	[TIMES_RATE] = { 3, 0, write_rate, read_rate },
 };
 #define NTIMES (sizeof times_codecs / sizeof times_codecs[0])
 
@@ -426,8 +479,8 @@ static const struct values_codec values_codecs[] = {
  * b; a block is to start at *cut, 0 for none.  Returns -1 where the codec
  * does not apply. */
 static int
-write_times(struct og_buf *b, int codec, uint64_t common, const int64_t *t,
-    const double *v, size_t n, size_t *cut)
+write_times(struct og_buf *b, int codec, int arg, uint64_t common,
+    const int64_t *t, const double *v, size_t n, size_t *cut)
 {
 	const struct times_codec *c = &times_codecs[codec];
 	unsigned char *p, *start;
@@ -436,7 +489,7 @@ write_times(struct og_buf *b, int codec, uint64_t common, const int64_t *t,
 	b->len = 0;
 	og_buf_grow(b, 20 * n + 40);
 	start = (unsigned char *)b->data;
-	if (!(p = c->write(start, start, t, n, common, c->changes, cut)))
+	if (!(p = c->write(start, start, t, n, common, arg, cut)))
 		return -1;
 	for (i = 0; i < n; i++)
 		nans += isnan(v[i]) != 0;
@@ -478,44 +531,118 @@ struct times {
 	int codec;
 };
 
+/* Regular times: a change of step at most once in 64 steps. */
+static int
+regular(const int64_t *t, size_t n)
+{
+	size_t i, changes = 0;
+
+	for (i = 2; i < n; i++)
+		changes += step(t, i) != step(t, i - 1);
+	return changes <= n / 64;
+}
+
+/* The rho of the rate model that codes the first times smallest. */
+static int
+choose_rho(const int64_t *t, size_t n)
+{
+	static struct og_buf coded;
+	size_t best = SIZE_MAX, m = n < RHO_SAMPLE ? n : RHO_SAMPLE;
+	int rho, chosen = 0;
+
+	for (rho = 0; rho < OG_RATE_RHOS; rho++) {
+		coded.len = 0;
+		og_rate_write(&coded, t, m, rho);
+		if (coded.len < best) {
+			best = coded.len;
+			chosen = rho;
+		}
+	}
+	return chosen;
+}
+
 /*
- * Compresses the time and nan columns as a zstd frame of their own, the
- * times by the codec that is smallest: changes of step for regular times,
- * steps for pulses (28, 29, 29, ... seconds), gaps for bursts at one step
- * between pauses (gas).  Where the times are irregular they are the bulk
- * of a chunk, and a deep match search finds repeats in them that a fast
- * one misses, for a quarter fewer bytes; regular times take a few bytes
- * either way and stay fast.
+ * Irregular times (pulses) as steps, or gaps where most take one step
+ * (gas bursts), whichever is shorter, compressed into frame: first fast,
+ * then, where that comes near the rate model's limit bytes, with the deep
+ * search that finds the repeats of a fridge's cycle.
+ */
+static int
+compress_steps(struct og_buf *raw, struct og_buf *frame, const int64_t *t,
+    const double *v, size_t n, size_t limit)
+{
+	static struct og_buf alt;
+	size_t cut, alt_cut;
+	uint64_t common = common_step(t, n);
+	int codec = TIMES_STEPS;
+
+	write_times(raw, TIMES_STEPS, 0, common, t, v, n, &cut);
+	if (common && write_times(&alt, TIMES_GAPS, 0, common, t, v, n,
+	    &alt_cut) == 0 && alt.len < raw->len) {
+		swap_bufs(raw, &alt);
+		cut = alt_cut;
+		codec = TIMES_GAPS;
+	}
+	compress_frame(frame, GUESS_LEVEL, raw->data, raw->len, &cut, cut != 0);
+	if (frame->len * 100 / DEEP_GAIN < limit)
+		compress_frame(frame, DEEP_LEVEL, raw->data, raw->len, &cut,
+		    cut != 0);
+	return codec;
+}
+
+/*
+ * Compresses the time and nan columns as a zstd frame of their own.
+ * Regular times are changes of step, all 0 but a few.  Pulse times are
+ * the bulk of a chunk: the rate model codes them in a fraction of a bit a
+ * pulse, at the rho a sample of them chooses; zstd on their steps is
+ * kept where it is smaller, as where a cycle repeats exactly.  Each is
+ * compressed once at the level it is kept at, but for a fast guess first
+ * at whether the deep search could win.
  */
 static void
 compress_times(struct times *tm, const int64_t *t, const double *v, size_t n)
 {
 	static struct og_buf raw, frame;
-	uint64_t common;
-	size_t cut, best_cut;
+	size_t cut;
 	int codec;
 
-	tm->codec = TIMES_STEP_CHANGES;
-	write_times(&tm->raw, tm->codec, 0, t, v, n, &best_cut);
-	compress_frame(&tm->frame, 0, tm->raw.data, tm->raw.len, NULL, 0);
-	if (tm->frame.len <= n / DEEP_BYTES + 64)
+	if (n < 3 || regular(t, n)) {
+		tm->codec = TIMES_STEP_CHANGES;
+		write_times(&tm->raw, tm->codec, 1, 0, t, v, n, &cut);
+		compress_frame(&tm->frame, LEVEL, tm->raw.data, tm->raw.len,
+		    NULL, 0);
 		return;
-	common = common_step(t, n);
-	for (codec = TIMES_STEP_CHANGES + 1; codec < (int)NTIMES; codec++) {
-		if (write_times(&raw, codec, common, t, v, n, &cut) < 0)
-			continue;
-		compress_frame(&frame, 0, raw.data, raw.len, &cut, cut != 0);
-		if (frame.len < tm->frame.len) {
-			tm->codec = codec;
-			best_cut = cut;
-			swap_bufs(&tm->raw, &raw);
-			swap_bufs(&tm->frame, &frame);
-		}
 	}
-	compress_frame(&frame, 1, tm->raw.data, tm->raw.len, &best_cut,
-	    best_cut != 0);
-	if (frame.len < tm->frame.len)
+	tm->codec = TIMES_RATE;
+	if (write_times(&tm->raw, TIMES_RATE, choose_rho(t, n), 0, t, v, n,
+	    &cut) == 0) {
+		compress_frame(&tm->frame, RAW_LEVEL, tm->raw.data,
+		    tm->raw.len, NULL, 0);
+	} else {
+		tm->codec = -1;
+		tm->frame.len = SIZE_MAX;
+	}
+	codec = compress_steps(&raw, &frame, t, v, n, tm->frame.len);
+	if (frame.len < tm->frame.len) {
+		tm->codec = codec;
+		swap_bufs(&tm->raw, &raw);
 		swap_bufs(&tm->frame, &frame);
+	}
+}
+
+/* A chunk's version: 2, or the version that brought one of its codecs
+ * if later, so that og before the rate model still reads every chunk
+ * that does not use it. */
+static int
+chunk_version(int times, int values)
+{
+	int v = 2;
+
+	if (times_codecs[times].version > v)
+		v = times_codecs[times].version;
+	if (values_codecs[values].version > v)
+		v = values_codecs[values].version;
+	return v;
 }
 
 /* Appends the chunk of n records, its values by codec, to out without
@@ -529,14 +656,14 @@ pack_chunk(struct og_buf *out, const struct times *tm, const int64_t *t,
 	size_t cut[8], ncut, clen;
 
 	ncut = write_values(&raw, v, n, codec, scale, g, cut);
-	compress_frame(&frame, 0, raw.data, raw.len, cut, ncut);
+	compress_frame(&frame, LEVEL, raw.data, raw.len, cut, ncut);
 	clen = tm->frame.len + frame.len;
 	og_buf_grow(out, OG_CHUNK_HEADER + clen);
 	h = (unsigned char *)out->data + out->len;
 	memcpy(h + OG_CHUNK_HEADER, tm->frame.data, tm->frame.len);
 	memcpy(h + OG_CHUNK_HEADER + tm->frame.len, frame.data, frame.len);
 	memcpy(h, "OGc", 3);
-	h[3] = OG_CHUNK_VERSION;
+	h[3] = chunk_version(tm->codec, codec);
 	og_put_le32(h + 4, (uint32_t)n);
 	og_put_le64(h + 8, (uint64_t)t[0]);
 	og_put_le64(h + 16, (uint64_t)t[n - 1]);
@@ -736,7 +863,7 @@ og_chunk_decode_decimal(const unsigned char *c, size_t len,
 	tc = &times_codecs[c[24]];
 	vc = &values_codecs[c[25]];
 	t[0] = ci.tmin;
-	if ((err = tc->read(&p, end, t, n, tc->changes)))
+	if ((err = tc->read(&p, end, t, n, tc->arg)))
 		return err;
 	if (t[n - 1] != ci.tmax)
 		return "times do not end at the header's last time";

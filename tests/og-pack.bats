@@ -116,9 +116,21 @@ for h in range(1, len(edges)):
 	[ "$(stat -c %s st/p.dat)" -lt 10000 ]
 }
 
-# pulses_pack CLASS DAYS TIME-CODEC: the benchmark generator's CLASS for
-# DAYS, packed: it must come back exactly, with the time codec named (in
-# og-pack(1)), in under 0.1 bytes a record
+# time_codecs DATA-FILE META-FILE: the time codec of each chunk, by the
+# chunk offsets of the meta file's index (og-pack(1))
+time_codecs() {
+	local keylen chunks i off
+	keylen=$(od -An -tu2 -j4 -N2 "$2" | tr -d ' ')
+	chunks=$(od -An -tu4 -j24 -N4 "$2" | tr -d ' ')
+	for ((i = 0; i < chunks; i++)); do
+		off=$(od -An -tu8 -j$((32 + keylen + 40 * i)) -N8 "$2" | tr -d ' ')
+		od -An -tu1 -j$((off + 24)) -N1 "$1" | tr -d ' '
+	done
+}
+
+# pulses_pack CLASS DAYS TIME-CODECS: the benchmark generator's CLASS for
+# DAYS, packed: it must come back exactly, each chunk by one of the time
+# codecs named (in og-pack(1)), in under 0.1 bytes a record
 pulses_pack() {
 	cc -O2 -o gen "$BATS_TEST_DIRNAME/bench/gen.c" -lm
 	./gen "$1" 1 "$2" >in
@@ -126,20 +138,109 @@ pulses_pack() {
 	og-unpack st | awk -F'\t' '{ printf "%s\t%s\t%d\n", $1, $2, $3 }' | cmp - in
 	n=$(wc -l <in)
 	[ "$n" -gt 50000 ]
-	[ "$(od -An -tu1 -j24 -N1 st/${1}0000.dat | tr -d ' ')" = "$3" ]
+	! time_codecs st/${1}0000.dat st/${1}0000.meta | grep -qvx "[$3]"
 	[ $(( $(cat st/* | wc -c) * 10 )) -lt "$n" ]
+}
+
+# exact KEY-TIME-VALUE... : the records with each value as the double it
+# reads as, so that 1000001 and 1000001.0 compare equal
+exact() { awk -F'\t' '{ printf "%s\t%s\t%.17g\n", $1, $2, $3 }' "$@"; }
+
+@test "every pulse variant of the bench generator comes back exactly" {
+	# jitter, ripple, site meters of four constants, idling, a blend of
+	# them and issue 19's levels: times by whichever codec is smallest
+	# per chunk, the rate model among them
+	cc -O2 -o gen "$BATS_TEST_DIRNAME/bench/gen.c" -lm
+	for class in jitter ripple site idle; do
+		./gen $class 2 4
+	done >in
+	./gen -n 3000 blend 8 3650 >>in
+	./gen -n 20000 levels 2 3650 >>in
+	og-pack st <in
+	og-unpack st | exact | sort | cmp - <(exact in | sort)
+	for d in st/*.dat; do
+		time_codecs "$d" "${d%.dat}.meta"
+	done | sort | uniq -c >codecs
+	cat codecs
+	grep -q ' 3$' codecs
+}
+
+@test "pulses at a steady rate take a few bytes for thousands of records" {
+	# floor(k * T + phi), T = 3600 / 437 s: a 437 W load on a 1 Wh
+	# meter, which the rate model predicts every step of: 133 bytes,
+	# where zstd on the steps took 329
+	awk 'BEGIN { for (k = 0; k < 16384; k++)
+		printf "p\t%d\t%d\n", 1451606400 + int(k * 3600 / 437 + 0.3), k }' >in
+	og-pack st <in
+	og-unpack st | awk -F'\t' '{ printf "%s\t%s\t%d\n", $1, $2, $3 }' | cmp - in
+	[ "$(time_codecs st/p.dat st/p.meta)" = 3 ]
+	[ "$(od -An -tu1 -j3 -N1 st/p.dat | tr -d ' ')" = 3 ]
+	[ "$(stat -c %s st/p.dat)" -lt 160 ]
+}
+
+@test "chunks that do not use the rate model stay version 2, for og before it" {
+	awk 'BEGIN { for (k = 0; k < 1000; k++) {
+		printf "r\t%d\t%d\n", 1451606400 + 60 * k, k % 7
+		printf "p\t%d\t%d\n", 1451606400 + int(k * 3600 / 437 + 0.3), k } }' |
+	    og-pack st
+	[ "$(time_codecs st/r.dat st/r.meta)" = 0 ]
+	[ "$(od -An -tu1 -j3 -N1 st/r.dat | tr -d ' ')" = 2 ]
+	[ "$(time_codecs st/p.dat st/p.meta)" = 3 ]
+	[ "$(od -An -tu1 -j3 -N1 st/p.dat | tr -d ' ')" = 3 ]
+}
+
+@test "a steady rate with pulses early or late and changes of load comes back exactly" {
+	# one pulse in 50 a second late, the load stepping between three
+	# levels and back, pauses of an hour: what the rate model must
+	# recover from, in each of the three chunks
+	awk 'BEGIN { t = 1451606400; x = 0.5
+		T[0] = 8.2379123; T[1] = 31.70417; T[2] = 3.0512345
+		for (k = 0; k < 40000; k++) {
+			if (k % 997 == 0) l = int(k / 997) % 3
+			if (k % 5003 == 0) x += 3600
+			x += T[l]
+			printf "q\t%d\t%d\n", t + int(x) + (k % 50 == 7), k
+		} }' >in
+	og-pack st <in
+	og-unpack st | awk -F'\t' '{ printf "%s\t%s\t%d\n", $1, $2, $3 }' | cmp - in
+	[ "$(time_codecs st/q.dat st/q.meta | tr '\n' ' ')" = "3 3 3 " ]
+	[ $(( $(stat -c %s st/q.dat) * 20 )) -lt 40000 ]
+}
+
+@test "chunks of version 2, written by og before the rate model, still read" {
+	# tests/data/store-v2: og-pack of the generator's pulse, gas, gauge,
+	# power and site records, as of commit 2aa040d: time codecs 0, 1, 2,
+	# value codecs 0 and 2
+	cp -r "$BATS_TEST_DIRNAME/data/store-v2" old
+	for d in old/*.dat; do
+		[ "$(od -An -tu1 -j3 -N1 "$d" | tr -d ' ')" = 2 ]
+		time_codecs "$d" "${d%.dat}.meta"
+	done | sort -u | tr '\n' ' ' | grep -qx '0 1 2 '
+	cc -O2 -o gen "$BATS_TEST_DIRNAME/bench/gen.c" -lm
+	{ ./gen pulse 1 1; ./gen gas 1 10; ./gen gauge 1 1; ./gen power 1 1
+	  ./gen site 4 1; } >in
+	og-unpack old | exact | sort | cmp - <(exact in | sort)
+	og-pack st <in
+	og-unpack old | cmp - <(og-unpack st)
+	# and a new pack on top of the old chunks reads both
+	printf 'pulse0000\t1999999999\t7\n' | og-pack old
+	og-unpack old pulse0000 >out
+	[ "$(wc -l <out)" = $(( $(grep -c ^pulse0000 in) + 1 )) ]
+	[ "$(tail -n 1 out)" = "$(printf 'pulse0000\t1999999999\t7.0')" ]
+	head -n -1 out | exact | cmp - <(grep ^pulse0000 in | exact)
 }
 
 @test "a month of 1 Wh pulses packs under 0.1 bytes a record" {
 	# a record for each second in which the counter advanced, power
-	# following a fridge and appliances: time codec 1, steps
-	pulses_pack pulse 30 1
+	# following a fridge and appliances: time codec 1, steps, or 3, the
+	# rate model (3 in every chunk here)
+	pulses_pack pulse 30 13
 }
 
 @test "two months of 10 l gas pulses pack under 0.1 bytes a record" {
 	# bursts at one step while the boiler burns, pauses between: time
-	# codec 2, gaps
-	pulses_pack gas 60 2
+	# codec 2, gaps, or 3, the rate model (3 in every chunk here)
+	pulses_pack gas 60 23
 }
 
 @test "decimals and times print from their digits as Python prints them" {

@@ -2,7 +2,9 @@
  * damaged files; and chunks made from the input must decode to it, as raw
  * doubles, as differences of a counter read between pulses (the grid
  * codecs), with some raw values mixed in, and as decimals, which must
- * print from their digits as their doubles print. */
+ * print from their digits as their doubles print; pulse times, near a
+ * steady rate and not, must come back from the rate model (rate.c), and
+ * its reader must refuse damaged bytes without harm. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,6 +52,26 @@ round_trip(const int64_t *t, const double *v, size_t n)
 		if (!(isnan(v[i]) && isnan(v2[i])) && memcmp(&v[i], &v2[i], 8))
 			__builtin_trap();
 	check_decimals((unsigned char *)out.data, out.len);
+}
+
+/* The rate model's coding of the n times t, read back, must be t; and
+ * the same bytes damaged must read back as some times or an error. */
+static void
+rate_trip(const int64_t *t, size_t n, const uint8_t *data, size_t size)
+{
+	static int64_t t2[OG_CHUNK_POINTS];
+	static struct og_buf coded;
+	int rho;
+
+	for (rho = 0; rho < OG_RATE_RHOS; rho++) {
+		coded.len = 0;
+		og_rate_write(&coded, t, n, rho);
+		t2[0] = t[0];
+		if (og_rate_read((unsigned char *)coded.data, coded.len, t2, n,
+		    rho) || memcmp(t, t2, n * sizeof *t))
+			__builtin_trap();
+	}
+	og_rate_read(data, size, t2, n, data[0] % OG_RATE_RHOS);
 }
 
 int
@@ -106,6 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n == 0)
 		return 0;
 	round_trip(t, v, n);
+	rate_trip(t, n, data, size);
 
 	/* 4 bytes a record: pulses, a fraction a/b of the next pulse, and how
 	 * the value is made */
@@ -125,6 +148,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (n > 0)
 		round_trip(t, v, n);
+
+	/* 2 bytes a record: pulses of a steady load, floor(k T + phi) in
+	 * 2^-16 s, but for a pulse early or late, a new rate, or a pause */
+	n = size / 2 < OG_CHUNK_POINTS ? size / 2 : OG_CHUNK_POINTS;
+	if (n > 0) {
+		uint64_t T = 1 + data[0] * 997ULL, x = data[1];
+
+		for (i = 0; i < n; i++) {
+			const uint8_t *r = data + 2 * i;
+
+			if (r[0] == 255)
+				T = 1 + r[1] * 4099ULL;
+			x += r[0] == 254 ? (uint64_t)r[1] << 24 : T;
+			t[i] = (int64_t)(x >> 16) + (r[0] == 253 ? r[1] % 3 : 0);
+			if (i > 0 && t[i] <= t[i - 1])
+				t[i] = t[i - 1] + 1;
+			v[i] = (double)i;
+		}
+		round_trip(t, v, n);
+		rate_trip(t, n, data, size);
+	}
 
 	/* 8 bytes a record: decimals of up to 16 digits, 10^-s apart */
 	n = size / 8 < OG_CHUNK_POINTS ? size / 8 : OG_CHUNK_POINTS;
