@@ -76,3 +76,14 @@ og_version(void)
 	printf("%s (og) %s\n", argv0, OG_VERSION);
 	exit(0);
 }
+
+const char *
+og_why(char *why, size_t whysize, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whysize, fmt, ap);
+	va_end(ap);
+	return why;
+}

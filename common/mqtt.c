@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,7 +24,8 @@
 struct og_mqtt {
 	struct og_mqtt_opts o;
 	struct og_mqtt_addr a;
-	char shown[sizeof "mqtts://[]:65535" + sizeof ((struct og_mqtt_addr *)0)->host];
+	char shown[sizeof "mqtts://[]:65535" +
+	    sizeof ((struct og_mqtt_addr *)0)->host];
 	struct mosquitto *m;
 	char *user, *password;
 	char **sensors;		/* sorted; none: every sensor */
@@ -47,21 +47,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static const char *
-fail(char *why, size_t whysize, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static const char *
-fail(char *why, size_t whysize, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whysize, fmt, ap);
-	va_end(ap);
-	return why;
 }
 
 const char *
@@ -133,15 +118,15 @@ tmpo_topic(const char *p, struct og_mqtt_topic *tp, char *why,
 	for (i = 0; i < 3; i++) {
 		n = strcspn(p, "/");
 		if (p[n] != '/' || level_int(p, n, &v[i]) < 0)
-			return fail(why, whysize, "not a sensor topic "
+			return og_why(why, whysize, "not a sensor topic "
 			    SENSOR_TOPICS);
 		p += n + 1;
 	}
 	if (strcmp(p, "gz") != 0)
-		return fail(why, whysize, "not a sensor topic " SENSOR_TOPICS);
+		return og_why(why, whysize, "not a sensor topic " SENSOR_TOPICS);
 	if (v[1] > 40 || v[2] % (span = (int64_t)1 << v[1]) != 0 ||
 	    v[2] > INT64_MAX - span)
-		return fail(why, whysize, "bad block lvl %jd bid %jd",
+		return og_why(why, whysize, "bad block lvl %jd bid %jd",
 		    (intmax_t)v[1], (intmax_t)v[2]);
 	tp->id.rid = v[0];
 	tp->id.lvl = v[1];
@@ -156,9 +141,9 @@ og_mqtt_topic(const char *topic, struct og_mqtt_topic *tp, char *why,
 	const char *p = topic + 8, *kind = p + strcspn(p, "/");
 
 	if (strncmp(topic, "/sensor/", 8) != 0 || *kind != '/')
-		return fail(why, whysize, "not a sensor topic " SENSOR_TOPICS);
+		return og_why(why, whysize, "not a sensor topic " SENSOR_TOPICS);
 	if (!og_tmpo_sensor_ok(p, kind - p))
-		return fail(why, whysize, "bad sensor id (expected 32 hex digits)");
+		return og_why(why, whysize, "bad sensor id (expected 32 hex digits)");
 	memcpy(tp->sensor, p, 32);
 	tp->sensor[32] = '\0';
 	kind++;
@@ -169,7 +154,7 @@ og_mqtt_topic(const char *topic, struct og_mqtt_topic *tp, char *why,
 	else if (strncmp(kind, "tmpo/", 5) == 0)
 		tp->kind = OG_MQTT_TMPO;
 	else
-		return fail(why, whysize, "not a sensor topic " SENSOR_TOPICS);
+		return og_why(why, whysize, "not a sensor topic " SENSOR_TOPICS);
 	return tp->kind == OG_MQTT_TMPO ?
 	    tmpo_topic(kind + 5, tp, why, whysize) : NULL;
 }
@@ -182,19 +167,19 @@ og_mqtt_reading(struct og_json *j, const char *payload, size_t len,
 	size_t pos, vi;
 
 	if ((err = og_json_parse(j, payload, len, &pos)))
-		return fail(why, whysize, "bad JSON at byte %zu: %s", pos, err);
+		return og_why(why, whysize, "bad JSON at byte %zu: %s", pos, err);
 	if (j->tok[0].type != OG_JSON_ARRAY || j->tok[0].size < 2 ||
 	    j->tok[0].size > 3)
-		return fail(why, whysize, "not [time, value] or "
+		return og_why(why, whysize, "not [time, value] or "
 		    "[time, value, \"unit\"]");
 	if (og_json_int64(j, 1, t) < 0)
-		return fail(why, whysize, "bad time (not an integer)");
+		return og_why(why, whysize, "bad time (not an integer)");
 	vi = j->tok[1].next;
 	if (og_json_double(j, vi, v) < 0)
-		return fail(why, whysize, "bad value (not a number)");
+		return og_why(why, whysize, "bad value (not a number)");
 	if (j->tok[0].size == 3 && j->tok[j->tok[vi].next].type !=
 	    OG_JSON_STRING)
-		return fail(why, whysize, "bad unit (not a string)");
+		return og_why(why, whysize, "bad unit (not a string)");
 	return NULL;
 }
 

@@ -30,6 +30,9 @@ void og_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void og_usage_error(const char *fmt, ...)
     __attribute__((noreturn, format(printf, 1, 2)));
 void og_version(void) __attribute__((noreturn));
+/* og_why: what is wrong, formatted into why; returns why. */
+const char *og_why(char *why, size_t whysize, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* alloc.c: allocation that never returns NULL. */
 void *og_malloc(size_t size);
@@ -405,6 +408,8 @@ void og_store_close(struct og_store *s);
 void og_store_snapshot_begin(struct og_store *s);
 void og_store_snapshot_end(struct og_store *s);
 struct og_storekey *og_store_keys(struct og_store *s, int data, size_t *n);
+struct og_storekey *og_store_named(struct og_store *s, char **argv, int argc,
+    int data, size_t *n);
 int og_storekey_compare(const void *a, const void *b);
 const char *og_keymeta_parse(const unsigned char *b, size_t len,
     struct og_keymeta *m);

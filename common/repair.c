@@ -118,33 +118,6 @@ repair_key(struct og_store *s, struct og_keyfile *f,
 	return 1;
 }
 
-/* The keys named, checked, in byte order and each once; all the keys
- * with a meta or data file when none is. */
-static struct og_storekey *
-key_names(struct og_store *s, char **argv, int argc, size_t *n)
-{
-	struct og_storekey *names;
-	size_t i, j;
-
-	if (argc == 0)
-		return og_store_keys(s, 1, n);
-	names = og_calloc(argc, sizeof *names);
-	for (i = 0; i < (size_t)argc; i++) {
-		size_t len = strlen(argv[i]);
-
-		if (!og_key_valid(argv[i], len))
-			og_die("bad key '%.40s'", argv[i]);
-		memcpy(names[i].key, argv[i], len + 1);
-		names[i].keylen = len;
-	}
-	qsort(names, argc, sizeof *names, og_storekey_compare);
-	for (i = j = 0; i < (size_t)argc; i++)
-		if (j == 0 || og_storekey_compare(&names[i], &names[j - 1]))
-			names[j++] = names[i];
-	*n = j;
-	return names;
-}
-
 int
 og_pack_repair(const char *path, char **argv, int argc)
 {
@@ -156,7 +129,7 @@ og_pack_repair(const char *path, char **argv, int argc)
 
 	og_store_open(&s, path, 1);
 	og_store_lock(&s);
-	names = key_names(&s, argv, argc, &n);
+	names = og_store_named(&s, argv, argc, 1, &n);
 	files = og_calloc(n + 1, sizeof *files);
 	changed = og_calloc(n + 1, sizeof *changed);
 	for (i = 0; i < n; i++) {

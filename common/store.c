@@ -1296,3 +1296,32 @@ og_store_keys(struct og_store *s, int data, size_t *n)
 	*n = j;
 	return keys;
 }
+
+/* The keys named in argv, checked, in byte order and each once; all the
+ * keys (og_store_keys) when argc is 0. */
+struct og_storekey *
+og_store_named(struct og_store *s, char **argv, int argc, int data,
+    size_t *n)
+{
+	struct og_storekey *names;
+	size_t i, j;
+
+	if (argc == 0)
+		return og_store_keys(s, data, n);
+	names = og_calloc(argc, sizeof *names);
+	for (i = 0; i < (size_t)argc; i++) {
+		size_t len = strlen(argv[i]);
+
+		if (!og_key_valid(argv[i], len))
+			og_die("bad key '%.40s'", argv[i]);
+		memcpy(names[i].key, argv[i], len + 1);
+		names[i].keylen = len;
+	}
+	if (argc > 1)
+		qsort(names, argc, sizeof *names, og_storekey_compare);
+	for (i = j = 0; i < (size_t)argc; i++)
+		if (j == 0 || og_storekey_compare(&names[i], &names[j - 1]))
+			names[j++] = names[i];
+	*n = j;
+	return names;
+}

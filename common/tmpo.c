@@ -3,7 +3,6 @@
  * wrong, so a bad block costs that block only. */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,17 +11,6 @@
 #include "og.h"
 
 #define GUNZIP_MAX ((size_t)256 << 20)
-
-static const char *
-fail(char *why, size_t whysize, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whysize, fmt, ap);
-	va_end(ap);
-	return why;
-}
 
 const char *
 og_gunzip(const unsigned char *in, size_t len, char **out, size_t *outlen,
@@ -37,14 +25,14 @@ og_gunzip(const unsigned char *in, size_t len, char **out, size_t *outlen,
 	*outlen = 0;
 	memset(&z, 0, sizeof z);
 	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-		return fail(why, whysize, "gzip: cannot initialise zlib");
+		return og_why(why, whysize, "gzip: cannot initialise zlib");
 	z.next_in = (unsigned char *)in;
 	do {
 		if (have + 1 >= cap) {
 			if (cap >= GUNZIP_MAX) {
 				inflateEnd(&z);
 				free(buf);
-				return fail(why, whysize,
+				return og_why(why, whysize,
 				    "gzip data expands beyond %zu MB",
 				    GUNZIP_MAX >> 20);
 			}
@@ -64,10 +52,10 @@ og_gunzip(const unsigned char *in, size_t len, char **out, size_t *outlen,
 		    (size_t)(z.next_in - in) == len) {
 			inflateEnd(&z);
 			free(buf);
-			return fail(why, whysize, "gzip data truncated");
+			return og_why(why, whysize, "gzip data truncated");
 		}
 		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-			fail(why, whysize, "bad gzip data (%s)",
+			og_why(why, whysize, "bad gzip data (%s)",
 			    z.msg ? z.msg : "zlib error");
 			inflateEnd(&z);
 			free(buf);
@@ -77,7 +65,7 @@ og_gunzip(const unsigned char *in, size_t len, char **out, size_t *outlen,
 	if ((size_t)(z.next_in - in) != len) {
 		inflateEnd(&z);
 		free(buf);
-		return fail(why, whysize, "bad gzip data (data after the end)");
+		return og_why(why, whysize, "bad gzip data (data after the end)");
 	}
 	inflateEnd(&z);
 	buf[have] = '\0';
@@ -94,7 +82,7 @@ parse_json(struct og_json *j, const char *s, size_t len, char *why,
 	size_t pos;
 
 	if ((err = og_json_parse(j, s, len, &pos)))
-		return fail(why, whysize, "bad JSON at byte %zu: %s", pos, err);
+		return og_why(why, whysize, "bad JSON at byte %zu: %s", pos, err);
 	return NULL;
 }
 
@@ -141,27 +129,27 @@ block_parse(struct block *b, const char *json, size_t len, int salvage,
 	if ((err = parse_json(j, json, len, why, whysize)))
 		return err;
 	if (j->tok[0].type != OG_JSON_OBJECT)
-		return fail(why, whysize, "not a JSON object");
+		return og_why(why, whysize, "not a JSON object");
 	if (!(h = og_json_member(j, 0, "h")) ||
 	    j->tok[h].type != OG_JSON_OBJECT)
-		return fail(why, whysize, "no header \"h\"");
+		return og_why(why, whysize, "no header \"h\"");
 	if (pair(j, og_json_member(j, h, "head"), &b->t0, &b->vh, &b->ih,
 	    &hint) < 0)
-		return fail(why, whysize, "bad or missing head");
+		return og_why(why, whysize, "bad or missing head");
 	if (pair(j, og_json_member(j, h, "tail"), &b->tn, &b->vtail, &b->itail,
 	    &tint) < 0)
-		return fail(why, whysize, "bad or missing tail");
+		return og_why(why, whysize, "bad or missing tail");
 	b->ta = og_json_member(j, 0, "t");
 	b->va = og_json_member(j, 0, "v");
 	if (!b->ta || j->tok[b->ta].type != OG_JSON_ARRAY ||
 	    !b->va || j->tok[b->va].type != OG_JSON_ARRAY)
-		return fail(why, whysize, "no arrays \"t\" and \"v\"");
+		return og_why(why, whysize, "no arrays \"t\" and \"v\"");
 	b->n = j->tok[b->ta].size;
 	nv = j->tok[b->va].size;
 	if (nv < b->n || (nv > b->n && !salvage))
-		return fail(why, whysize, "v has %zu values, t has %zu", nv, b->n);
+		return og_why(why, whysize, "v has %zu values, t has %zu", nv, b->n);
 	if (b->n == 0)
-		return fail(why, whysize, "no values");
+		return og_why(why, whysize, "no values");
 	b->extra = nv - b->n;
 	b->allint = hint && tint;
 	for (i = 0, vi = b->va + 1; b->allint && i < nv; i++, vi++)
@@ -189,23 +177,23 @@ block_times(struct block *b, struct og_tmpo_data *d, char *why,
 
 	for (i = 0, ti = b->ta + 1; i < b->n; i++, ti++) {
 		if (og_json_int64(&b->j, ti, &dt) < 0)
-			return fail(why, whysize, "t[%zu] is not an integer", i);
+			return og_why(why, whysize, "t[%zu] is not an integer", i);
 		if (i == 0 ? dt != 0 : dt <= 0)
-			return fail(why, whysize, i == 0 ? "t[0] is not 0" :
+			return og_why(why, whysize, i == 0 ? "t[0] is not 0" :
 			    "times not increasing at t[%zu]", i);
 		if (!add_ok(tsum, dt, &tsum))
-			return fail(why, whysize, "time overflows at t[%zu]", i);
+			return og_why(why, whysize, "time overflows at t[%zu]", i);
 		if (tsum < b->bid || tsum >= b->end)
-			return fail(why, whysize, "time %jd at t[%zu] is outside "
+			return og_why(why, whysize, "time %jd at t[%zu] is outside "
 			    "the block", (intmax_t)tsum, i);
 		d->t[i] = tsum;
 		joints += new_child(b, d->t, i);
 	}
 	if (tsum != b->tn)
-		return fail(why, whysize, "times end at %jd, tail says %jd",
+		return og_why(why, whysize, "times end at %jd, tail says %jd",
 		    (intmax_t)tsum, (intmax_t)b->tn);
 	if (joints != b->extra && b->extra > 0)
-		return fail(why, whysize, "v has %zu values, t has %zu: %zu "
+		return og_why(why, whysize, "v has %zu values, t has %zu: %zu "
 		    "extra, but %zu child boundar%s", b->n + b->extra, b->n,
 		    b->extra, joints, joints == 1 ? "y" : "ies");
 	return NULL;
@@ -221,12 +209,12 @@ joint(struct block *b, size_t k, size_t i, char *why, size_t whysize)
 	double p, q;
 
 	if (og_json_double(&b->j, vi, &p) < 0 || !isfinite(p))
-		return fail(why, whysize, "v[%zu] is not a number", k);
+		return og_why(why, whysize, "v[%zu] is not a number", k);
 	if (og_json_double(&b->j, vi + 1, &q) < 0 || !isfinite(q))
-		return fail(why, whysize, "v[%zu] is not a number", k + 1);
+		return og_why(why, whysize, "v[%zu] is not a number", k + 1);
 	if (p == q)
 		return NULL;
-	return fail(why, whysize, "v has %zu values, t has %zu: v[%zu] = %.*s "
+	return og_why(why, whysize, "v has %zu values, t has %zu: v[%zu] = %.*s "
 	    "and v[%zu] = %.*s differ at the child boundary before t[%zu] "
 	    "(ambiguous)", b->n + b->extra, b->n, k,
 	    (int)og_format_value(x, p), x, k + 1, (int)og_format_value(y, q),
@@ -253,13 +241,13 @@ block_values(struct block *b, struct og_tmpo_data *d, char *why,
 			return err;
 		if (og_json_double(&b->j, b->va + 1 + k, &fdv) < 0 ||
 		    !isfinite(fdv))
-			return fail(why, whysize, "v[%zu] is not a number", k);
+			return og_why(why, whysize, "v[%zu] is not a number", k);
 		if (i == 0 && fdv != 0)
-			return fail(why, whysize, "v[0] is not 0");
+			return og_why(why, whysize, "v[0] is not 0");
 		if (b->allint) {
 			og_json_int64(&b->j, b->va + 1 + k, &dv);
 			if (!add_ok(isum, dv, &isum))
-				return fail(why, whysize,
+				return og_why(why, whysize,
 				    "value overflows at v[%zu]", k);
 			fsum = (double)isum;
 		} else {
@@ -271,11 +259,11 @@ block_values(struct block *b, struct og_tmpo_data *d, char *why,
 	    fabs(fsum - b->vtail) <= 1e-9 * fmax(1, fabs(b->vtail)))
 		return NULL;
 	if (b->extra)
-		return fail(why, whysize, "v has %zu values, t has %zu: without "
+		return og_why(why, whysize, "v has %zu values, t has %zu: without "
 		    "the extra entries, values end at %.*s, tail says %.*s",
 		    b->n + b->extra, b->n, (int)og_format_value(x, fsum), x,
 		    (int)og_format_value(y, b->vtail), y);
-	return fail(why, whysize, "values end at %.*s, tail says %.*s",
+	return og_why(why, whysize, "values end at %.*s, tail says %.*s",
 	    (int)og_format_value(x, fsum), x,
 	    (int)og_format_value(y, b->vtail), y);
 }
@@ -316,7 +304,7 @@ og_tmpo_block(const unsigned char *body, size_t len, int64_t bid, int lvl,
 
 	memset(d, 0, sizeof *d);
 	if (len < 2 || body[0] != 0x1f || body[1] != 0x8b)
-		return fail(why, whysize, "not gzip data");
+		return og_why(why, whysize, "not gzip data");
 	if ((err = og_gunzip(body, len, &json, &n, why, whysize)))
 		return err;
 	err = og_tmpo_decode(json, n, bid, lvl, salvage, d, why, whysize);
@@ -344,7 +332,7 @@ og_tmpo_sync_parse(const char *s, size_t len, struct og_tmpo_id **ids,
 	if ((err = parse_json(&j, s, len, why, whysize)))
 		goto out;
 	if (j.tok[0].type != OG_JSON_ARRAY) {
-		err = fail(why, whysize, "sync list is not a JSON array");
+		err = og_why(why, whysize, "sync list is not a JSON array");
 		goto out;
 	}
 	*ids = og_reallocarray(NULL, j.tok[0].size + 1, sizeof **ids);
@@ -353,14 +341,14 @@ og_tmpo_sync_parse(const char *s, size_t len, struct og_tmpo_id **ids,
 		    member_int(&j, i, "rid", &rid) < 0 ||
 		    member_int(&j, i, "lvl", &lvl) < 0 ||
 		    member_int(&j, i, "bid", &bid) < 0) {
-			err = fail(why, whysize, "sync list entry %zu lacks "
+			err = og_why(why, whysize, "sync list entry %zu lacks "
 			    "integers rid, lvl and bid", k + 1);
 			goto out;
 		}
 		if (rid < 0 || lvl < 0 || lvl > 40 || bid < 0 ||
 		    bid > INT64_MAX - ((int64_t)1 << lvl) ||
 		    bid % ((int64_t)1 << lvl) != 0) {
-			err = fail(why, whysize, "sync list entry %zu: bad block "
+			err = og_why(why, whysize, "sync list entry %zu: bad block "
 			    "rid %jd lvl %jd bid %jd", k + 1, (intmax_t)rid,
 			    (intmax_t)lvl, (intmax_t)bid);
 			goto out;
@@ -392,7 +380,7 @@ og_tmpo_api_parse(const char *s, size_t len, struct og_tmpo_data *d,
 	if ((err = parse_json(&j, s, len, why, whysize)))
 		goto out;
 	if (j.tok[0].type != OG_JSON_ARRAY) {
-		err = fail(why, whysize, "answer is not a JSON array");
+		err = og_why(why, whysize, "answer is not a JSON array");
 		goto out;
 	}
 	n = j.tok[0].size;
@@ -400,20 +388,20 @@ og_tmpo_api_parse(const char *s, size_t len, struct og_tmpo_data *d,
 	d->v = og_reallocarray(NULL, n + 1, sizeof *d->v);
 	for (i = 1, k = 0; k < n; k++, i = j.tok[i].next) {
 		if (j.tok[i].type != OG_JSON_ARRAY || j.tok[i].size != 2) {
-			err = fail(why, whysize, "item %zu is not a pair", k + 1);
+			err = og_why(why, whysize, "item %zu is not a pair", k + 1);
 			goto out;
 		}
 		if (og_json_int64(&j, i + 1, &d->t[k]) < 0) {
 			if (og_json_double(&j, i + 1, &tf) < 0 || tf != floor(tf) ||
 			    fabs(tf) > 9e15) {
-				err = fail(why, whysize, "item %zu: bad time",
+				err = og_why(why, whysize, "item %zu: bad time",
 				    k + 1);
 				goto out;
 			}
 			d->t[k] = (int64_t)tf;
 		}
 		if (k > 0 && d->t[k] <= d->t[k - 1]) {
-			err = fail(why, whysize, "item %zu: times not "
+			err = og_why(why, whysize, "item %zu: times not "
 			    "increasing", k + 1);
 			goto out;
 		}
@@ -424,7 +412,7 @@ og_tmpo_api_parse(const char *s, size_t len, struct og_tmpo_data *d,
 			d->v[k] = NAN;
 			continue;
 		}
-		err = fail(why, whysize, "item %zu: bad value", k + 1);
+		err = og_why(why, whysize, "item %zu: bad value", k + 1);
 		goto out;
 	}
 	d->n = n;

@@ -217,34 +217,6 @@ options(int argc, char *argv[])
 	return optind;
 }
 
-/* The n keys named, checked, in byte order and each once; all the keys of
- * the store when none is. */
-static struct og_storekey *
-key_names(int argc, char *argv[], size_t *n)
-{
-	struct og_storekey *names;
-	size_t i, j;
-
-	if (argc == 0)
-		return og_store_keys(&store, 0, n);
-	names = og_calloc(argc, sizeof *names);
-	for (i = 0; i < (size_t)argc; i++) {
-		size_t len = strlen(argv[i]);
-
-		if (!og_key_valid(argv[i], len))
-			og_die("bad key '%.40s'", argv[i]);
-		memcpy(names[i].key, argv[i], len + 1);
-		names[i].keylen = len;
-	}
-	if (argc > 1)
-		qsort(names, argc, sizeof *names, og_storekey_compare);
-	for (i = j = 0; i < (size_t)argc; i++)
-		if (j == 0 || og_storekey_compare(&names[i], &names[j - 1]))
-			names[j++] = names[i];
-	*n = j;
-	return names;
-}
-
 /* The snapshot: every meta file read and data file opened at once. */
 static struct key *
 open_keys(const struct og_storekey *names, size_t nnames, size_t *nkeys)
@@ -332,7 +304,7 @@ main(int argc, char *argv[])
 	argc -= i;
 	argv += i;
 	og_store_open(&store, argv[0], 0);
-	names = key_names(argc - 1, argv + 1, &nnames);
+	names = og_store_named(&store, argv + 1, argc - 1, 0, &nnames);
 	keys = open_keys(names, nnames, &nkeys);
 	print_keys(keys, nkeys);
 	og_out_close();
