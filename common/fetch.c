@@ -198,7 +198,7 @@ retryable_code(CURLcode rc)
 }
 
 /* The path and query only: a base URL may carry user:password@. */
-const char *
+static const char *
 og_fetch_where(const char *url)
 {
 	const char *p = strstr(url, "://");

@@ -216,12 +216,6 @@ scan_digits(const char *p, const char *end, uint64_t *n)
 	return p;
 }
 
-const char *
-og_scan_digits(const char *p, const char *end, uint64_t *n)
-{
-	return scan_digits(p, end, n);
-}
-
 /*
  * The common case, at most 19 digits and no exponent: the digits fit in
  * 64 bits, and up to 2^53 they and 10^d are exact doubles, so that one

@@ -96,9 +96,7 @@ og_table_next(const struct og_table *t, uint64_t h, size_t *probe,
 /* number.c: exact decimal <-> double.  Values print as the shortest decimal
  * that reads back to the same double, in the style of Python's repr():
  * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan", into OG_NUMBER_MAX
- * bytes.  og_scan_digits reads the digits from p on (before end) as an
- * integer modulo 2^64 and returns where they stop; og_scan_value reads a
- * plain decimal there (a sign, at most 19 digits and a point) and returns
+ * bytes.  og_scan_value reads a plain decimal at p (before end) (a sign, at most 19 digits and a point) and returns
  * where it stops, or NULL if there is none: og_parse_value may still read
  * it.  og_digits8 reads the digits at p, at most 8 of them, into *n and
  * returns how many there are; the 8 bytes from p on must be readable,
@@ -108,7 +106,6 @@ og_table_next(const struct og_table *t, uint64_t h, size_t *probe,
  * zeros included, inline for printing loops. */
 #define OG_NUMBER_MAX 32
 int og_parse_value(const char *s, size_t len, double *v);
-const char *og_scan_digits(const char *p, const char *end, uint64_t *n);
 const char *og_scan_value(const char *p, const char *end, double *v);
 size_t og_format_value(char *buf, double v);
 int og_parse_int64(const char *s, size_t len, int64_t *v);
@@ -407,10 +404,11 @@ void og_store_open(struct og_store *s, const char *path, int writer);
 void og_store_close(struct og_store *s);
 void og_store_snapshot_begin(struct og_store *s);
 void og_store_snapshot_end(struct og_store *s);
-struct og_storekey *og_store_keys(struct og_store *s, int data, size_t *n);
+/* og_store_named: the keys named in argv, checked, in byte order and each
+ * once; with argc 0 every key with a meta file (and with data, also those
+ * with a data file only). */
 struct og_storekey *og_store_named(struct og_store *s, char **argv, int argc,
     int data, size_t *n);
-int og_storekey_compare(const void *a, const void *b);
 const char *og_keymeta_parse(const unsigned char *b, size_t len,
     struct og_keymeta *m);
 int og_keyfile_open(struct og_store *s, struct og_keyfile *f, const char *key,
@@ -735,7 +733,6 @@ void og_degday_free(struct og_degday *d);
 double og_betainc(double a, double b, double x);
 double og_t_tail2(double t, double df);
 double og_t_cdf(double t, double df);
-double og_t_pdf(double t, double df);
 double og_t_isf(double q, double df);
 
 /* lsq.c: linear least squares min |y - Xb| by Householder QR, X given as
@@ -881,8 +878,6 @@ struct og_tmpo_data {
 	double *v;
 	size_t n, salvaged;
 };
-const char *og_gunzip(const unsigned char *in, size_t len, char **out,
-    size_t *outlen, char *why, size_t whysize);
 const char *og_tmpo_decode(const char *json, size_t len, int64_t bid, int lvl,
     int salvage, struct og_tmpo_data *d, char *why, size_t whysize);
 const char *og_tmpo_block(const unsigned char *body, size_t len, int64_t bid,
@@ -900,7 +895,7 @@ int og_tmpo_sensor_ok(const char *s, size_t len);
  * backoff_max, at least what Retry-After asks), up to tries in all;
  * redirects are not followed.  Requests start in order of prio, then of
  * adding; done is called once per request with ok set, or status and why.
- * Messages name og_fetch_where(url): its path and query only.
+ * Messages name a URL by its path and query only.
  * og_fetch_bytes counts the bytes of the bodies received whole. */
 #define OG_TOKEN_MAX 256
 struct og_fetch_opts {
@@ -929,7 +924,6 @@ void og_fetch_add(struct og_fetcher *f, const struct og_req *r);
 void og_fetch_run(struct og_fetcher *f, void (*tick)(void *), void *arg);
 uint64_t og_fetch_bytes(const struct og_fetcher *f);
 void og_fetch_free(struct og_fetcher *f);
-const char *og_fetch_where(const char *url);
 
 /* sync.c: the records of sensors from the Flukso API, printed as they
  * settle: sensors in order of og_sync_add, each one's records in time

@@ -1219,7 +1219,7 @@ og_keyfile_scan(struct og_store *s, struct og_keyfile *f)
 }
 
 /* Byte order of keys, for qsort. */
-int
+static int
 og_storekey_compare(const void *a, const void *b)
 {
 	const struct og_storekey *x = a, *y = b;
@@ -1280,7 +1280,7 @@ walk(struct og_store *s, const char *dir, int mask, struct og_storekey **keys,
 
 /* All keys of the store, in byte order, each once: those with a meta file,
  * and with data those with a data file too. */
-struct og_storekey *
+static struct og_storekey *
 og_store_keys(struct og_store *s, int data, size_t *n)
 {
 	struct og_storekey *keys = NULL;

@@ -134,7 +134,7 @@ og_t_cdf(double t, double df)
 	return t < 0 ? half : 1 - half;
 }
 
-double
+static double
 og_t_pdf(double t, double df)
 {
 	return exp(-lbeta(df / 2, 0.5) - 0.5 * log(df) -

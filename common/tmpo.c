@@ -12,7 +12,7 @@
 
 #define GUNZIP_MAX ((size_t)256 << 20)
 
-const char *
+static const char *
 og_gunzip(const unsigned char *in, size_t len, char **out, size_t *outlen,
     char *why, size_t whysize)
 {
