@@ -226,6 +226,24 @@ same_key(const char *a, const char *b, size_t n)
 	return 1;
 }
 
+/* The digits at p, at most 15 of them, into *n: how many, or -1 for 16 or
+ * more.  16 bytes from p on must be readable. */
+static inline int
+digits15(const char *p, uint64_t *n)
+{
+	uint64_t low;
+	int count, more;
+
+	count = og_digits8(p, n);
+	if (count == 8) {
+		if ((more = og_digits8(p + 8, &low)) == 8)
+			return -1;
+		*n = *n * og_pow10_u64[more] + low;
+		count += more;
+	}
+	return count;
+}
+
 /*
  * The fast path reads the fields a word at a time from the buffer, whose
  * PAD bytes make the reads safe; each field's end is checked against lim
@@ -235,17 +253,11 @@ same_key(const char *a, const char *b, size_t n)
 static inline const char *
 fast_time(const char *p, const char *lim, int64_t *t)
 {
-	uint64_t n, low;
-	int count, more;
+	uint64_t n;
+	int count;
 
-	count = og_digits8(p, &n);
-	if (count == 8) {
-		more = og_digits8(p + 8, &low);
-		if (more == 8)
-			return NULL;
-		n = n * og_pow10_u64[more] + low;
-		count += more;
-	}
+	if ((count = digits15(p, &n)) < 0)
+		return NULL;
 	if (count == 0 || p + count >= lim || p[count] != '\t')
 		return NULL;
 	*t = (int64_t)n;
@@ -259,18 +271,12 @@ static inline const char *
 fast_value(const char *p, const char *lim, double *v)
 {
 	uint64_t n, low;
-	int neg = *p == '-', count, more, d = 0;
+	int neg = *p == '-', count, d = 0;
 	double x;
 
 	p += neg;
-	count = og_digits8(p, &n);
-	if (count == 8) {
-		more = og_digits8(p + 8, &low);
-		if (more == 8)
-			return NULL;
-		n = n * og_pow10_u64[more] + low;
-		count += more;
-	}
+	if ((count = digits15(p, &n)) < 0)
+		return NULL;
 	if (count == 0 || count > 15 || p + count >= lim)
 		return NULL;
 	p += count;

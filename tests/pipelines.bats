@@ -105,6 +105,18 @@ setup() {
 
 # the energy of one counter per local day, by hand: the counter interpolated
 # linearly at each local midnight, the day's energy the difference
+# sample_store FROM TO: the sample's blocks of sheet.csv's sensors for the
+# days [FROM, TO), served by the stand-in and pulled by job_sync into store
+sample_store() {
+	"$TOP/pipelines/sample/make_blocks" sheet.csv sample "$1" "$2"
+	python3 "$TOP/tests/flukso_server.py" serve --port-file port \
+	    --tokens sample/tokens sample/blocks >/dev/null 2>&1 3>&- &
+	echo $! >server.pid
+	for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+	OG_API_URL="http://127.0.0.1:$(cat port)" job_sync sheet.csv store 2>/dev/null
+	kill "$(cat server.pid)"
+}
+
 day_energy() {	# day_energy SENSOR DAY
 	local from to
 	from=$(date -d "$2" +%s) to=$(date -d "$2 + 1 day" +%s)
@@ -148,13 +160,7 @@ for day in sys.argv[1:]:
 @test "job_daily: a net-metered PV site in summer: siteCons is net plus PV, export days negative" {
 	# gent alone: a reversible gridNet meter and a PV inverter, in June
 	grep -E '^(site|gent),' "$SHEET" >sheet.csv
-	"$TOP/pipelines/sample/make_blocks" sheet.csv sample 2016-06-19 2016-06-24
-	python3 "$TOP/tests/flukso_server.py" serve --port-file port \
-	    --tokens sample/tokens sample/blocks >/dev/null 2>&1 3>&- &
-	echo $! >server.pid
-	for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
-	OG_API_URL="http://127.0.0.1:$(cat port)" job_sync sheet.csv store 2>/dev/null
-	kill "$(cat server.pid)"
+	sample_store 2016-06-19 2016-06-24
 	job_daily sheet.csv store pub priv 2>/dev/null
 	net=fe27eed8fe0497d1454b77a04a8a7960 pv=71cefb0221d77532c690808c828c77ea
 	days="2016-06-20 2016-06-21 2016-06-22"
@@ -465,13 +471,7 @@ PY
 @test "a winter of one site: days outside their interval are marked and listed, months as statsmodels has them" {
 	grep -E '^(site|leuven,.*gridGas),' "$SHEET" >sheet.csv
 	[ "$(wc -l <sheet.csv)" -eq 2 ]
-	"$TOP/pipelines/sample/make_blocks" sheet.csv sample 2016-01-01 2016-04-01
-	python3 "$TOP/tests/flukso_server.py" serve --port-file port \
-	    --tokens sample/tokens sample/blocks >/dev/null 2>&1 3>&- &
-	echo $! >server.pid
-	for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
-	OG_API_URL="http://127.0.0.1:$(cat port)" job_sync sheet.csv store 2>/dev/null
-	kill "$(cat server.pid)"
+	sample_store 2016-01-01 2016-04-01
 	run job_daily sheet.csv store pub priv
 	assert_success
 	# (gnuplot may warn of the public plots' empty electricity axis)
