@@ -398,6 +398,18 @@ og_state_add(struct og_state *s, int64_t t, double v, int keep)
 		keep_sample(s, v);
 }
 
+/* og_state_add for aggregates of the sum and counts alone */
+void
+og_state_add_sum(struct og_state *s, double v)
+{
+	if (isnan(v)) {
+		s->nans++;
+		return;
+	}
+	xsum_add(&s->sum, v);
+	s->count++;
+}
+
 void
 og_state_merge(struct og_state *s, struct og_state *o)
 {
@@ -520,16 +532,17 @@ static const struct {
 	double pct;
 	int samples;	/* needs every sample kept */
 	int empty;	/* has a value for a bucket of no samples */
+	int sums;	/* needs only the sum and the counts */
 } aggregates[] = {
-	{ "mean", mean_of, 0, 0, 0 },
-	{ "min", min_of, 0, 0, 0 },
-	{ "max", max_of, 0, 0, 0 },
-	{ "sum", sum_of, 0, 0, 0 },
-	{ "count", count_of, 0, 0, 1 },
-	{ "first", first_of, 0, 0, 0 },
-	{ "last", last_of, 0, 0, 0 },
-	{ "pNN", percentile, -1, 1, 0 },
-	{ "median", percentile, 50, 1, 0 },
+	{ "mean", mean_of, 0, 0, 0, 1 },
+	{ "min", min_of, 0, 0, 0, 0 },
+	{ "max", max_of, 0, 0, 0, 0 },
+	{ "sum", sum_of, 0, 0, 0, 1 },
+	{ "count", count_of, 0, 0, 1, 1 },
+	{ "first", first_of, 0, 0, 0, 0 },
+	{ "last", last_of, 0, 0, 0, 0 },
+	{ "pNN", percentile, -1, 1, 0, 0 },
+	{ "median", percentile, 50, 1, 0, 0 },
 };
 #define NAGGREGATES (sizeof aggregates / sizeof aggregates[0])
 
@@ -587,6 +600,7 @@ og_agg_parse(const char *list, struct og_agg **aggs, size_t *n,
 		a.value = aggregates[k].value;
 		a.samples = aggregates[k].samples;
 		a.empty = aggregates[k].empty;
+		a.sums = aggregates[k].sums;
 		if (aggregates[k].pct >= 0)
 			a.pct = aggregates[k].pct;
 		*aggs = og_reallocarray(*aggs, *n + 1, sizeof **aggs);

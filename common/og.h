@@ -202,6 +202,7 @@ struct og_reader {
 	size_t cap, start, end;
 	uintmax_t lineno;
 	int eof;
+	uint64_t lead, leadvalue;	/* a time's first 8 digits, as read */
 	char key[OG_KEY_MAX + 1];	/* the current run's key, then a tab */
 	size_t keylen;
 	uint64_t run;
@@ -580,6 +581,7 @@ struct og_agg {
 	double (*value)(struct og_state *s, double pct);
 	double pct;
 	int samples, empty;	/* keeps every sample; has a value of none */
+	int sums;		/* needs only the sum and the counts */
 	char name[16];
 };
 struct og_state {
@@ -605,6 +607,7 @@ const char *og_agg_names(void);
 void og_state_init(struct og_state *s, int64_t start, int64_t end);
 void og_state_free(struct og_state *s);
 void og_state_add(struct og_state *s, int64_t t, double v, int keep);
+void og_state_add_sum(struct og_state *s, double v);
 void og_state_merge(struct og_state *s, struct og_state *o);
 double og_state_value(struct og_state *s, const struct og_agg *a);
 void og_state_write(struct og_state *s, const char *key, size_t keylen,
@@ -650,6 +653,7 @@ struct og_series_set {
 	int64_t profile;	/* -P: slot seconds, buckets by time of day */
 	struct og_window win;
 	int window, counter, hold, keep_samples;
+	int sums_only;		/* the aggregates need only og_state_add_sum */
 	int64_t gap;		/* -d: the longest time interpolated; 0 any */
 	double max_fall;	/* -d: the fastest export, units an hour */
 	int (*reversible)(void *ctx, struct og_series *k);

@@ -194,7 +194,7 @@ typedef uint64_t pair __attribute__((vector_size(16)));
 /* memcmp(a, b, n) == 0 for a key and its tab, without the call: the
  * pieces, the last of which may overlap the one before, are compared all
  * before one branch */
-static inline int
+static inline __attribute__((always_inline)) int
 same_key(const char *a, const char *b, size_t n)
 {
 	pair x, y, d;
@@ -228,7 +228,7 @@ same_key(const char *a, const char *b, size_t n)
 
 /* The digits at p, at most 15 of them, into *n: how many, or -1 for 16 or
  * more.  16 bytes from p on must be readable. */
-static inline int
+static inline __attribute__((always_inline)) int
 digits15(const char *p, uint64_t *n)
 {
 	uint64_t low;
@@ -248,16 +248,29 @@ digits15(const char *p, uint64_t *n)
  * The fast path reads the fields a word at a time from the buffer, whose
  * PAD bytes make the reads safe; each field's end is checked against lim
  * before the next is read.  Unix seconds of 1 to 15 digits then a tab;
- * returns the tab.
+ * returns the tab.  Times in a run mostly share their first eight digits
+ * with the time before: their value is kept with them (in rd->lead).
  */
-static inline const char *
-fast_time(const char *p, const char *lim, int64_t *t)
+static inline __attribute__((always_inline)) const char *
+fast_time(struct og_reader *rd, const char *p, const char *lim, int64_t *t)
 {
-	uint64_t n;
+	uint64_t w, n, low;
 	int count;
 
-	if ((count = digits15(p, &n)) < 0)
-		return NULL;
+	memcpy(&w, p, sizeof w);
+	if (w == rd->lead) {
+		n = rd->leadvalue;
+		count = 8;
+	} else if ((count = og_digits8(p, &n)) == 8) {
+		rd->lead = w;
+		rd->leadvalue = n;
+	}
+	if (count == 8) {
+		if ((count = og_digits8(p + 8, &low)) == 8)
+			return NULL;
+		n = n * og_pow10_u64[count] + low;
+		count += 8;
+	}
 	if (count == 0 || p + count >= lim || p[count] != '\t')
 		return NULL;
 	*t = (int64_t)n;
@@ -267,7 +280,7 @@ fast_time(const char *p, const char *lim, int64_t *t)
 /* A value of at most 15 digits, an optional minus sign and point, then a
  * LF; returns the LF.  n < 10^15 < 2^53 and 10^d are exact doubles, so
  * their quotient is correctly rounded. */
-static inline const char *
+static inline __attribute__((always_inline)) const char *
 fast_value(const char *p, const char *lim, double *v)
 {
 	uint64_t n, low;
@@ -307,7 +320,7 @@ read_slow(struct og_reader *rd, struct og_record *r)
 	size_t len, n = rd->keylen;
 
 	if (n && lim - line > (ptrdiff_t)n && same_key(line, rd->key, n + 1) &&
-	    (p = fast_time(line + n + 1, lim, &r->time)) &&
+	    (p = fast_time(rd, line + n + 1, lim, &r->time)) &&
 	    (q = og_scan_value(p + 1, lim, &r->value)) && q < lim &&
 	    *q == '\n') {
 		rd->start = q + 1 - rd->buf;
@@ -337,14 +350,14 @@ read_slow(struct og_reader *rd, struct og_record *r)
  * holds it with its tab), Unix seconds and a short decimal: they are
  * parsed straight from the buffer, in one pass, without a call.
  */
-static inline int
+static inline __attribute__((always_inline)) int
 read_record(struct og_reader *rd, struct og_record *r)
 {
 	const char *line = rd->buf + rd->start, *lim = rd->buf + rd->end, *p, *q;
 	size_t n = rd->keylen;
 
 	if (n && lim - line > (ptrdiff_t)n && same_key(line, rd->key, n + 1) &&
-	    (p = fast_time(line + n + 1, lim, &r->time)) &&
+	    (p = fast_time(rd, line + n + 1, lim, &r->time)) &&
 	    (q = fast_value(p + 1, lim, &r->value))) {
 		rd->start = q + 1 - rd->buf;
 		rd->lineno++;

@@ -263,7 +263,11 @@ og_series_sample(struct og_series_set *set, struct og_record *r,
 	if (r->run == set->fast_run && r->run) {
 		st = &set->last->open[set->last->nopen - 1];
 		if (r->time >= st->start && r->time < st->end) {
-			og_state_add(st, r->time, r->value, set->keep_samples);
+			if (set->sums_only)
+				og_state_add_sum(st, r->value);
+			else
+				og_state_add(st, r->time, r->value,
+				    set->keep_samples);
 			return;
 		}
 	}

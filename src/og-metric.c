@@ -406,9 +406,13 @@ set_up(struct options *o, struct og_series_set *set, char *sig, size_t size)
 	} else if (naggs > AGG_MAX) {
 		og_usage_error("more than %d aggregates", AGG_MAX);
 	}
-	for (i = 0; i < naggs; i++)
+	set->sums_only = !partial && !degdays && !nexprs && !counter && !rate;
+	for (i = 0; i < naggs; i++) {
 		if (aggs[i].samples)
 			set->keep_samples = 1;
+		if (!aggs[i].sums)
+			set->sums_only = 0;
+	}
 	if (o->metapath) {
 		og_meta_read(&meta, o->metapath);
 		have_meta = 1;

@@ -212,6 +212,19 @@ bad_after_key() {	# bad_after_key LINE MESSAGE: refused after a line of its key
 	    k 6 1000.0 k 7 1.2345678901234568e+16 k 8 nan kk 9 1.0)"
 }
 
+@test "times that share their first eight digits with the time before read whole" {
+	# the reader keeps the value of the last time's first eight digits
+	printf 'k\t1451606414\t1\nk\t14516064\t2\nk\t145160641\t3\nk\t1451606499\t4\nk\t14516064123456\t5\n' >in
+	run og-metric in
+	assert_success
+	assert_output "$(rec k 1451606414 1.0 k 14516064 2.0 k 145160641 3.0 \
+	    k 1451606499 4.0 k 14516064123456 5.0)"
+	printf 'k\t1451606414\t1\nk\t1451606x\t6\n' >in
+	run og-metric in
+	assert_failure 1
+	assert_output "og-metric: in:2: bad time '1451606x'"
+}
+
 @test "a last line without newline is still a record" {
 	printf 'k\t1\t1\nk\t2\t2' >in
 	run og-metric in
