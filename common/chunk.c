@@ -302,7 +302,8 @@ read_gaps(const unsigned char **pp, const unsigned char *end, int64_t *t,
 
 /* Pulse times against a model of their rate (rate.c): its rho, the
  * length of the range coder's bytes and the bytes.  It does not apply
- * where the model would take more than 10 bytes a step. */
+ * where the model would take more than 10 bytes a step.  rho -1: the
+ * rho that codes a sample of the times smallest. */
 static unsigned char *
 write_rate(unsigned char *p, const unsigned char *start, const int64_t *t,
     size_t n, uint64_t common, int rho, size_t *cut)
@@ -312,7 +313,7 @@ write_rate(unsigned char *p, const unsigned char *start, const int64_t *t,
 	(void)start, (void)common;
 	*cut = 0;
 	coded.len = 0;
-	og_rate_write(&coded, t, n, rho);
+	rho = og_rate_write(&coded, t, n, rho, RHO_SAMPLE);
 	if (coded.len > 10 * n)
 		return NULL;
 	*p++ = (unsigned char)rho;
@@ -542,25 +543,6 @@ regular(const int64_t *t, size_t n)
 	return changes <= n / 64;
 }
 
-/* The rho of the rate model that codes the first times smallest. */
-static int
-choose_rho(const int64_t *t, size_t n)
-{
-	static struct og_buf coded;
-	size_t best = SIZE_MAX, m = n < RHO_SAMPLE ? n : RHO_SAMPLE;
-	int rho, chosen = 0;
-
-	for (rho = 0; rho < OG_RATE_RHOS; rho++) {
-		coded.len = 0;
-		og_rate_write(&coded, t, m, rho);
-		if (coded.len < best) {
-			best = coded.len;
-			chosen = rho;
-		}
-	}
-	return chosen;
-}
-
 /*
  * Irregular times (pulses) as steps, or gaps where most take one step
  * (gas bursts), whichever is shorter, compressed into frame: first fast,
@@ -614,8 +596,7 @@ compress_times(struct times *tm, const int64_t *t, const double *v, size_t n)
 		return;
 	}
 	tm->codec = TIMES_RATE;
-	if (write_times(&tm->raw, TIMES_RATE, choose_rho(t, n), 0, t, v, n,
-	    &cut) == 0) {
+	if (write_times(&tm->raw, TIMES_RATE, -1, 0, t, v, n, &cut) == 0) {
 		compress_frame(&tm->frame, RAW_LEVEL, tm->raw.data,
 		    tm->raw.len, NULL, 0);
 	} else {

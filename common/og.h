@@ -325,11 +325,13 @@ uint32_t og_chunk_crc(const unsigned char *c, size_t len);
 
 /* rate.c: pulse times coded against a model of their rate, with a range
  * coder.  og_rate_write appends to b the steps of the n times t, the
- * model's noise allowance being rho (0 to OG_RATE_RHOS - 1); og_rate_read
- * reads the len bytes at p back into t[1] to t[n - 1], t[0] given, and
- * returns NULL or what is wrong. */
+ * model's noise allowance being rho (0 to OG_RATE_RHOS - 1) or, for -1,
+ * the rho that codes the first sample times smallest, and returns the
+ * rho; og_rate_read reads the len bytes at p back into t[1] to t[n - 1],
+ * t[0] given, and returns NULL or what is wrong. */
 #define OG_RATE_RHOS 2
-void og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int rho);
+int og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int rho,
+    size_t sample);
 const char *og_rate_read(const unsigned char *p, size_t len, int64_t *t,
     size_t n, int rho);
 

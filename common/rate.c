@@ -247,8 +247,9 @@ poly_cut(const struct poly *p, struct poly *q, int64_t a, int64_t c,
 			continue;
 		T = u[i] >= 0 ? lerp(p->T[i], p->T[j], u[i], u[j]) :
 		    lerp(p->T[j], p->T[i], u[j], u[i]);
-		y = u[i] >= 0 ? lerp(p->y[i], p->y[j], u[i], u[j]) :
-		    lerp(p->y[j], p->y[i], u[j], u[i]);
+		/* a horizontal cut crosses at y = c, as lerp would find */
+		y = a == 0 ? c : u[i] >= 0 ? lerp(p->y[i], p->y[j], u[i],
+		    u[j]) : lerp(p->y[j], p->y[i], u[j], u[i]);
 		if (q->n > 0 && q->T[q->n - 1] == T && q->y[q->n - 1] == y)
 			continue;
 		if (q->n == PMAX)
@@ -617,17 +618,17 @@ learn(struct model *md, const int64_t *t, size_t k, uint64_t s, int kind,
 	}
 }
 
-/* Codes the steps of the n times t (encoding: c->out), or decodes them
- * into t from t[0] on. */
+/* Codes the steps of the n times t from the from-th on (encoding:
+ * c->out), or decodes them into t. */
 static const char *
-run(struct rc *c, struct model *md, int64_t *t, size_t n)
+run(struct rc *c, struct model *md, int64_t *t, size_t from, size_t n)
 {
 	struct guess g = { 0 };
 	uint64_t s;
 	size_t k;
 	int kind, enc = c->out != NULL;
 
-	for (k = 1; k < n; k++) {
+	for (k = from; k < n; k++) {
 		s = enc ? (uint64_t)t[k] - (uint64_t)t[k - 1] : 0;
 		if (!md->valid) {
 			s = number(c, &md->raw, enc ? s - 1 : 0) + 1;
@@ -657,28 +658,82 @@ run(struct rc *c, struct model *md, int64_t *t, size_t n)
 	return NULL;
 }
 
-void
-og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int rho)
+/* An encoder: the coder writes its own buffer from 0. */
+struct encoder {
+	struct rc c;
+	struct model md;
+	struct og_buf out;
+};
+
+static void
+start(struct encoder *e, int rho)
 {
-	static struct model md;
-	struct rc c = { .out = b, .range = UINT32_MAX };
-	size_t start = b->len;
+	memset(&e->md, 0, sizeof e->md);
+	e->md.rho = rhos[rho];
+	e->out.len = 0;
+	/* the first byte the coder writes is always 0: finish leaves it out */
+	e->c = (struct rc){ .out = &e->out, .range = UINT32_MAX };
+}
+
+/* Flushes the coder: the bytes past the first, less the zeros at the
+ * end, which the decoder reads past the end anyway. */
+static size_t
+finish(struct encoder *e)
+{
 	int i;
 
-	memset(&md, 0, sizeof md);
-	md.rho = rhos[rho];
-	c.pending = 0;
-	c.cache = 0;
-	/* the first byte the coder would write is always 0: left out */
-	c.low = 0;
-	run(&c, &md, (int64_t *)t, n);
 	for (i = 0; i < 5; i++)
-		shift_low(&c);
-	memmove(b->data + start, b->data + start + 1, b->len - start - 1);
-	b->len--;
-	/* the decoder reads zeros past the end */
-	while (b->len > start && b->data[b->len - 1] == 0)
-		b->len--;
+		shift_low(&e->c);
+	while (e->out.len > 1 && e->out.data[e->out.len - 1] == 0)
+		e->out.len--;
+	return e->out.len - 1;
+}
+
+/* The length e would finish at now, e left as it is. */
+static size_t
+finished_length(struct encoder *e)
+{
+	struct rc saved = e->c;
+	size_t len = e->out.len, got;
+
+	got = finish(e);
+	e->c = saved;
+	e->out.len = len;
+	return got;
+}
+
+/*
+ * Appends the coded steps of the n times t at the given rho, or, rho
+ * being -1, at the rho that codes the first sample of them smallest:
+ * every rho codes the sample, and the one chosen goes on from there, so
+ * the sample is coded once more only for the rhos not chosen.  Returns
+ * the rho.
+ */
+int
+og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int rho,
+    size_t sample)
+{
+	static struct encoder enc[OG_RATE_RHOS];
+	size_t m = n < sample ? n : sample, best = SIZE_MAX, len;
+	int r;
+
+	if (rho < 0) {
+		for (r = 0; r < OG_RATE_RHOS; r++) {
+			start(&enc[r], r);
+			run(&enc[r].c, &enc[r].md, (int64_t *)t, 1, m);
+			if ((len = finished_length(&enc[r])) < best) {
+				best = len;
+				rho = r;
+			}
+		}
+	} else {
+		start(&enc[rho], rho);
+		m = 1;
+	}
+	run(&enc[rho].c, &enc[rho].md, (int64_t *)t, m, n);
+	len = finish(&enc[rho]);
+	og_buf_add(b, enc[rho].out.data + 1, len);
+	return rho;
 }
 
 const char *
@@ -695,5 +750,5 @@ og_rate_read(const unsigned char *p, size_t len, int64_t *t, size_t n,
 	md.rho = rhos[rho];
 	for (i = 0; i < 4; i++)
 		c.code = c.code << 8 | (c.p < c.end ? *c.p++ : 0);
-	return run(&c, &md, t, n);
+	return run(&c, &md, t, 1, n);
 }

@@ -60,17 +60,26 @@ static void
 rate_trip(const int64_t *t, size_t n, const uint8_t *data, size_t size)
 {
 	static int64_t t2[OG_CHUNK_POINTS];
-	static struct og_buf coded;
+	static struct og_buf coded, chosen;
 	int rho;
 
 	for (rho = 0; rho < OG_RATE_RHOS; rho++) {
 		coded.len = 0;
-		og_rate_write(&coded, t, n, rho);
+		og_rate_write(&coded, t, n, rho, 0);
 		t2[0] = t[0];
 		if (og_rate_read((unsigned char *)coded.data, coded.len, t2, n,
 		    rho) || memcmp(t, t2, n * sizeof *t))
 			__builtin_trap();
 	}
+	/* a rho chosen on a sample codes as that rho does from the start */
+	chosen.len = 0;
+	rho = og_rate_write(&chosen, t, n, -1, size ? 1 + data[0] % (n + 1) :
+	    n);
+	coded.len = 0;
+	og_rate_write(&coded, t, n, rho, 0);
+	if (rho < 0 || rho >= OG_RATE_RHOS || chosen.len != coded.len ||
+	    memcmp(chosen.data, coded.data, coded.len))
+		__builtin_trap();
 	og_rate_read(data, size, t2, n, data[0] % OG_RATE_RHOS);
 }
 
