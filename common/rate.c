@@ -301,15 +301,74 @@ poly_strip(struct poly *p, struct poly *q, int64_t a, int64_t c)
 	return p->n >= 3 && area2(p) >= MIN_AREA2;
 }
 
-/* Widens p by e up and down into q, as noise may have moved the phase.
- * Corners on a vertical edge are left out, as widening again would add
- * to them.  p has at most PMAX - 2 corners. */
-static void
-poly_widen(const struct poly *p, struct poly *q, int64_t e)
+/* Cuts p to where sign * (y - c) >= 0 into q, something being cut:
+ * poly_cut for a = 0, as the pulses cut.  0, or -1 if too many corners
+ * are left. */
+static int
+poly_hcut(const struct poly *p, struct poly *q, int64_t c, int sign)
 {
-	int64_t T[PMAX + 2], y[PMAX + 2];
+	int64_t u[PMAX + 2], T;
+	int i, j, n = 0;
+
+	for (i = 0; i < p->n; i++)
+		u[i] = sign * (p->y[i] - c);
+	for (i = 0; i < p->n; i++) {
+		j = i + 1 < p->n ? i + 1 : 0;
+		if (u[i] >= 0) {
+			if (n == PMAX)
+				return -1;
+			q->T[n] = p->T[i], q->y[n++] = p->y[i];
+		}
+		if ((u[i] >= 0) == (u[j] >= 0))
+			continue;
+		T = u[i] >= 0 ? lerp(p->T[i], p->T[j], u[i], u[j]) :
+		    lerp(p->T[j], p->T[i], u[j], u[i]);
+		if (n > 0 && q->T[n - 1] == T && q->y[n - 1] == c)
+			continue;
+		if (n == PMAX)
+			return -1;
+		q->T[n] = T, q->y[n++] = c;
+	}
+	if (n > 1 && q->T[0] == q->T[n - 1] && q->y[0] == q->y[n - 1])
+		n--;
+	q->n = n;
+	return 0;
+}
+
+/* Keeps 0 <= y <= 1 of p, whose y lie in [lo, hi]: poly_strip for a = 0
+ * and c = 0, the cuts known beforehand.  q is room to work in. */
+static int
+poly_band(struct poly *p, struct poly *q, int64_t lo, int64_t hi)
+{
+	if (lo >= 0 && hi <= ONE)
+		return 1;
+	if (lo < 0) {
+		if (poly_hcut(p, q, 0, 1) < 0 || q->n < 3)
+			return 0;
+		if (hi <= ONE)
+			poly_copy(p, q);
+		else if (poly_hcut(q, p, ONE, -1) < 0)
+			return 0;
+	} else {
+		if (poly_hcut(p, q, ONE, -1) < 0)
+			return 0;
+		poly_copy(p, q);
+	}
+	return p->n >= 3 && area2(p) >= MIN_AREA2;
+}
+
+/* Shears p (y + k T - off) and widens it by e up and down into q, as
+ * noise may have moved the phase; *lo and *hi get the least and greatest
+ * y.  Corners on a vertical edge are left out, as widening again would
+ * add to them.  p has at most PMAX - 2 corners. */
+static void
+poly_widen(const struct poly *p, struct poly *q, int64_t k, int64_t off,
+    int64_t e, int64_t *lo, int64_t *hi)
+{
+	int64_t T[PMAX + 2], y[PMAX + 2], ymin = INT64_MAX, ymax = INT64_MIN;
 	int i, n = 0, l = 0, r = 0;
 
+	/* shearing keeps the order of the y of corners of one T */
 	for (i = 1; i < p->n; i++) {
 		if (p->T[i] < p->T[l] || (p->T[i] == p->T[l] && p->y[i] < p->y[l]))
 			l = i;
@@ -317,19 +376,24 @@ poly_widen(const struct poly *p, struct poly *q, int64_t e)
 			r = i;
 	}
 	for (i = l;; i = i + 1 < p->n ? i + 1 : 0) {
-		T[n] = p->T[i], y[n++] = p->y[i] - e;
+		T[n] = p->T[i], y[n++] = p->y[i] + k * p->T[i] - off - e;
 		if (i == r)
 			break;
 	}
 	for (i = r;; i = i + 1 < p->n ? i + 1 : 0) {
-		T[n] = p->T[i], y[n++] = p->y[i] + e;
+		T[n] = p->T[i], y[n++] = p->y[i] + k * p->T[i] - off + e;
 		if (i == l)
 			break;
 	}
 	q->n = 0;
-	for (i = 0; i < n; i++)
-		if (T[i ? i - 1 : n - 1] != T[i] || T[i + 1 < n ? i + 1 : 0] != T[i])
+	for (i = 0; i < n; i++) {
+		if (T[i ? i - 1 : n - 1] != T[i] || T[i + 1 < n ? i + 1 : 0] != T[i]) {
 			q->T[q->n] = T[i], q->y[q->n++] = y[i];
+			ymin = y[i] < ymin ? y[i] : ymin;
+			ymax = y[i] > ymax ? y[i] : ymax;
+		}
+	}
+	*lo = ymin, *hi = ymax;
 }
 
 /* The polygon of pulse k back to the pulses before it that agree with
@@ -508,10 +572,10 @@ static int
 view_advance(struct model *md, const struct view *v, struct view *to,
     int64_t lo, int64_t hi, int64_t s)
 {
-	struct poly *q = spare(md), *sheared, work;
+	struct poly *q = spare(md), work;
 	const struct poly *p = &md->slot[v->slot];
 	int64_t w = v->W + s * ONE / 1000 * md->rho;
-	int i, widen;
+	int i;
 
 	if (lo - s * ONE - w >= 0 && hi - s * ONE + w <= ONE && v->k < KMAX) {
 		*to = *v;
@@ -520,16 +584,18 @@ view_advance(struct model *md, const struct view *v, struct view *to,
 		to->W = w;
 		return 1;
 	}
-	widen = w > 0 && p->n <= PMAX - 2;
-	sheared = widen ? &work : q;
-	for (i = 0; i < p->n; i++) {
-		sheared->T[i] = p->T[i];
-		sheared->y[i] = p->y[i] + (v->k + 1) * p->T[i] - v->D - s * ONE;
+	if (w > 0 && p->n <= PMAX - 2) {
+		poly_widen(p, q, v->k + 1, v->D + s * ONE, w, &lo, &hi);
+	} else {
+		for (i = 0; i < p->n; i++) {
+			q->T[i] = p->T[i];
+			q->y[i] = p->y[i] + (v->k + 1) * p->T[i] - v->D - s * ONE;
+		}
+		q->n = p->n;
+		lo -= s * ONE;
+		hi -= s * ONE;
 	}
-	sheared->n = p->n;
-	if (widen)
-		poly_widen(&work, q, w);
-	if (!poly_strip(q, &work, 0, 0))
+	if (!poly_band(q, &work, lo, hi))
 		return 0;
 	fresh(md, to, q);
 	return 1;
