@@ -31,6 +31,7 @@
 #define PROB_ONE (1 << PROB_BITS)
 #define PROB_MIN 16
 #define ADAPT_LIMIT 30
+#define CLOSE 115		/* percent: rhos this close are all coded */
 
 /* The rho of each id, in thousandths: 3% suits power with noise. */
 static const int64_t rhos[] = { 0, 30 };
@@ -446,6 +447,7 @@ struct model {
 	struct view a, prev;	/* prev: a as if the last pulse were not */
 	int64_t cache_lo[NCACHE], cache_hi[NCACHE];
 	int ncache, misses, age, hist, valid;
+	int version;		/* of the model's bit stream: OG_RATE_MODELS */
 	int64_t rho;
 };
 
@@ -528,7 +530,14 @@ step(struct rc *c, struct model *md, const struct guess *g, uint64_t s,
 		    (d < UINT64_MAX - m ? m + 1 + d : 0);
 	}
 	in = !bit(c, &md->inside[st], enc && (s < lo || s > hi));
-	below = bit(c, &md->dir[st][!in], enc && s < m);
+	/* inside, a likeliest step at an end of the range leaves one way
+	 * to go; the first model codes it all the same */
+	if (in && m == lo && md->version > 0)
+		below = 0;
+	else if (in && m == hi && md->version > 0)
+		below = 1;
+	else
+		below = bit(c, &md->dir[st][!in], enc && s < m);
 	if (in) {
 		*kind = OTHER;
 		room = below ? m - lo : hi - m;
@@ -732,9 +741,10 @@ struct encoder {
 };
 
 static void
-start(struct encoder *e, int rho)
+start(struct encoder *e, int model, int rho)
 {
 	memset(&e->md, 0, sizeof e->md);
+	e->md.version = model;
 	e->md.rho = rhos[rho];
 	e->out.len = 0;
 	/* the first byte the coder writes is always 0: finish leaves it out */
@@ -770,49 +780,62 @@ finished_length(struct encoder *e)
 
 /*
  * Appends the coded steps of the n times t at the given rho, or, rho
- * being -1, at the rho that codes the first sample of them smallest:
- * every rho codes the sample, and the one chosen goes on from there, so
- * the sample is coded once more only for the rhos not chosen.  Returns
- * the rho.
+ * being -1, at the rho that codes them smallest: every rho codes the
+ * first sample times, and the one that codes them smallest goes on from
+ * there, or, where another came within CLOSE percent of it, all go on to
+ * the end to be compared there.  Returns the rho.
  */
 int
-og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int rho,
-    size_t sample)
+og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int model,
+    int rho, size_t sample)
 {
 	static struct encoder enc[OG_RATE_RHOS];
-	size_t m = n < sample ? n : sample, best = SIZE_MAX, len;
-	int r;
+	size_t m = n < sample ? n : sample, best = SIZE_MAX, len[OG_RATE_RHOS];
+	int r, close = 0;
 
-	if (rho < 0) {
-		for (r = 0; r < OG_RATE_RHOS; r++) {
-			start(&enc[r], r);
-			run(&enc[r].c, &enc[r].md, (int64_t *)t, 1, m);
-			if ((len = finished_length(&enc[r])) < best) {
-				best = len;
-				rho = r;
-			}
-		}
-	} else {
-		start(&enc[rho], rho);
-		m = 1;
+	if (rho >= 0) {
+		start(&enc[rho], model, rho);
+		run(&enc[rho].c, &enc[rho].md, (int64_t *)t, 1, n);
+		og_buf_add(b, enc[rho].out.data + 1, finish(&enc[rho]));
+		return rho;
 	}
-	run(&enc[rho].c, &enc[rho].md, (int64_t *)t, m, n);
-	len = finish(&enc[rho]);
-	og_buf_add(b, enc[rho].out.data + 1, len);
+	for (r = 0; r < OG_RATE_RHOS; r++) {
+		start(&enc[r], model, r);
+		run(&enc[r].c, &enc[r].md, (int64_t *)t, 1, m);
+		if ((len[r] = finished_length(&enc[r])) < best) {
+			best = len[r];
+			rho = r;
+		}
+	}
+	for (r = 0; r < OG_RATE_RHOS; r++)
+		close |= r != rho && len[r] * 100 <= best * CLOSE;
+	best = SIZE_MAX;
+	for (r = 0; r < OG_RATE_RHOS; r++) {
+		if (!close && r != rho)
+			continue;
+		run(&enc[r].c, &enc[r].md, (int64_t *)t, m, n);
+		if ((len[r] = finish(&enc[r])) < best) {
+			best = len[r];
+			rho = r;
+		}
+	}
+	og_buf_add(b, enc[rho].out.data + 1, len[rho]);
 	return rho;
 }
 
 const char *
 og_rate_read(const unsigned char *p, size_t len, int64_t *t, size_t n,
-    int rho)
+    int model, int rho)
 {
 	static struct model md;
 	struct rc c = { .range = UINT32_MAX, .p = p, .end = p + len };
 	int i;
 
-	if (rho < 0 || rho >= OG_RATE_RHOS)
+	if (rho < 0 || rho >= OG_RATE_RHOS || model < 0 ||
+	    model >= OG_RATE_MODELS)
 		return "bad time column";
 	memset(&md, 0, sizeof md);
+	md.version = model;
 	md.rho = rhos[rho];
 	for (i = 0; i < 4; i++)
 		c.code = c.code << 8 | (c.p < c.end ? *c.p++ : 0);
