@@ -523,7 +523,9 @@ step(struct rc *c, struct model *md, const struct guess *g, uint64_t s,
 		return m;
 	*kind = MISS;
 	if (lo == hi) {
-		below = bit(c, &md->dir[st][0], enc && s < m);
+		/* no step is shorter than 1 s */
+		below = m == 1 && md->version > 0 ? 0 :
+		    bit(c, &md->dir[st][0], enc && s < m);
 		d = number(c, &md->miss[0][st > 0], enc ? (below ? m - s : s - m)
 		    - 1 : 0);
 		return below ? (d < m - 1 ? m - 1 - d : 0) :
@@ -532,7 +534,7 @@ step(struct rc *c, struct model *md, const struct guess *g, uint64_t s,
 	in = !bit(c, &md->inside[st], enc && (s < lo || s > hi));
 	/* inside, a likeliest step at an end of the range leaves one way
 	 * to go; the first model codes it all the same */
-	if (in && m == lo && md->version > 0)
+	if ((in ? m == lo : lo == 1) && md->version > 0)
 		below = 0;
 	else if (in && m == hi && md->version > 0)
 		below = 1;
