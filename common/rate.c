@@ -308,22 +308,23 @@ poly_strip(struct poly *p, struct poly *q, int64_t a, int64_t c)
 static int
 poly_hcut(const struct poly *p, struct poly *q, int64_t c, int sign)
 {
-	int64_t u[PMAX + 2], T;
+	int64_t ui, uj, T;
 	int i, j, n = 0;
 
-	for (i = 0; i < p->n; i++)
-		u[i] = sign * (p->y[i] - c);
+	uj = sign * (p->y[0] - c);
 	for (i = 0; i < p->n; i++) {
 		j = i + 1 < p->n ? i + 1 : 0;
-		if (u[i] >= 0) {
+		ui = uj;
+		uj = sign * (p->y[j] - c);
+		if (ui >= 0) {
 			if (n == PMAX)
 				return -1;
 			q->T[n] = p->T[i], q->y[n++] = p->y[i];
 		}
-		if ((u[i] >= 0) == (u[j] >= 0))
+		if ((ui >= 0) == (uj >= 0))
 			continue;
-		T = u[i] >= 0 ? lerp(p->T[i], p->T[j], u[i], u[j]) :
-		    lerp(p->T[j], p->T[i], u[j], u[i]);
+		T = ui >= 0 ? lerp(p->T[i], p->T[j], ui, uj) :
+		    lerp(p->T[j], p->T[i], uj, ui);
 		if (n > 0 && q->T[n - 1] == T && q->y[n - 1] == c)
 			continue;
 		if (n == PMAX)
