@@ -26,7 +26,8 @@ struct chunk_info {
 };
 
 enum {
-	TIMES_STEP_CHANGES = 0, TIMES_STEPS = 1, TIMES_GAPS = 2, TIMES_RATE = 3
+	TIMES_STEP_CHANGES = 0, TIMES_STEPS = 1, TIMES_GAPS = 2, TIMES_RATE = 3,
+	TIMES_RATE_4 = 4
 };
 enum {
 	VALUES_PLANES = 0, VALUES_DECIMAL = 1, VALUES_DECIMAL_DELTA = 2,
@@ -301,8 +302,9 @@ read_gaps(const unsigned char **pp, const unsigned char *end, int64_t *t,
 }
 
 /* Pulse times against a model of their rate (rate.c): its rho, the
- * length of the range coder's bytes and the bytes.  It does not apply
- * where the model would take more than 10 bytes a step. */
+ * length of the range coder's bytes and the bytes, in the newest model's
+ * bit stream.  It does not apply where the model would take more than 10
+ * bytes a step.  rho -1: the rho that codes the times smallest. */
 static unsigned char *
 write_rate(unsigned char *p, const unsigned char *start, const int64_t *t,
     size_t n, uint64_t common, int rho, size_t *cut)
@@ -312,7 +314,7 @@ write_rate(unsigned char *p, const unsigned char *start, const int64_t *t,
 	(void)start, (void)common;
 	*cut = 0;
 	coded.len = 0;
-	og_rate_write(&coded, t, n, rho);
+	rho = og_rate_write(&coded, t, n, OG_RATE_MODELS - 1, rho, RHO_SAMPLE);
 	if (coded.len > 10 * n)
 		return NULL;
 	*p++ = (unsigned char)rho;
@@ -321,6 +323,7 @@ write_rate(unsigned char *p, const unsigned char *start, const int64_t *t,
 	return p + coded.len;
 }
 
+/* arg: the rate model's bit stream. */
 static const char *
 read_rate(const unsigned char **pp, const unsigned char *end, int64_t *t,
     size_t n, int arg)
@@ -330,13 +333,12 @@ read_rate(const unsigned char **pp, const unsigned char *end, int64_t *t,
 	uint64_t len;
 	int rho;
 
-	(void)arg;
 	if (p >= end)
 		return "bad time column";
 	rho = *p++;
 	if (og_get_varint(&p, end, &len) < 0 || len > (uint64_t)(end - p))
 		return "bad time column";
-	if ((err = og_rate_read(p, len, t, n, rho)))
+	if ((err = og_rate_read(p, len, t, n, arg, rho)))
 		return err;
 	*pp = p + len;
 	return NULL;
@@ -462,7 +464,9 @@ static const struct times_codec times_codecs[] = {
 	[TIMES_STEP_CHANGES] = { 1, 1, write_steps, read_steps },
 	[TIMES_STEPS] = { 2, 0, write_steps, read_steps },
 	[TIMES_GAPS] = { 2, 0, write_gaps, read_gaps },
-	[TIMES_RATE] = { 3, 0, write_rate, read_rate },
+	/* the first rate model: read, no longer written */
+	[TIMES_RATE] = { 3, 0, NULL, read_rate },
+	[TIMES_RATE_4] = { 4, 1, write_rate, read_rate },
 };
 #define NTIMES (sizeof times_codecs / sizeof times_codecs[0])
 
@@ -542,25 +546,6 @@ regular(const int64_t *t, size_t n)
 	return changes <= n / 64;
 }
 
-/* The rho of the rate model that codes the first times smallest. */
-static int
-choose_rho(const int64_t *t, size_t n)
-{
-	static struct og_buf coded;
-	size_t best = SIZE_MAX, m = n < RHO_SAMPLE ? n : RHO_SAMPLE;
-	int rho, chosen = 0;
-
-	for (rho = 0; rho < OG_RATE_RHOS; rho++) {
-		coded.len = 0;
-		og_rate_write(&coded, t, m, rho);
-		if (coded.len < best) {
-			best = coded.len;
-			chosen = rho;
-		}
-	}
-	return chosen;
-}
-
 /*
  * Irregular times (pulses) as steps, or gaps where most take one step
  * (gas bursts), whichever is shorter, compressed into frame: first fast,
@@ -613,9 +598,8 @@ compress_times(struct times *tm, const int64_t *t, const double *v, size_t n)
 		    NULL, 0);
 		return;
 	}
-	tm->codec = TIMES_RATE;
-	if (write_times(&tm->raw, TIMES_RATE, choose_rho(t, n), 0, t, v, n,
-	    &cut) == 0) {
+	tm->codec = TIMES_RATE_4;
+	if (write_times(&tm->raw, TIMES_RATE_4, -1, 0, t, v, n, &cut) == 0) {
 		compress_frame(&tm->frame, RAW_LEVEL, tm->raw.data,
 		    tm->raw.len, NULL, 0);
 	} else {

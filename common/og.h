@@ -312,7 +312,7 @@ og_varint_len(uint64_t v)
 }
 
 /* chunk.c: a compressed run of up to OG_CHUNK_POINTS records of one key. */
-#define OG_CHUNK_VERSION 3
+#define OG_CHUNK_VERSION 4
 #define OG_CHUNK_HEADER 40
 #define OG_CHUNK_POINTS 16384
 void og_chunk_encode(struct og_buf *out, const int64_t *t, const double *v,
@@ -325,14 +325,18 @@ const char *og_chunk_decode_decimal(const unsigned char *c, size_t len,
 uint32_t og_chunk_crc(const unsigned char *c, size_t len);
 
 /* rate.c: pulse times coded against a model of their rate, with a range
- * coder.  og_rate_write appends to b the steps of the n times t, the
- * model's noise allowance being rho (0 to OG_RATE_RHOS - 1); og_rate_read
- * reads the len bytes at p back into t[1] to t[n - 1], t[0] given, and
- * returns NULL or what is wrong. */
+ * coder.  og_rate_write appends to b the steps of the n times t, in the
+ * bit stream of model (0 to OG_RATE_MODELS - 1, the newest the smallest),
+ * the model's noise allowance being rho (0 to OG_RATE_RHOS - 1) or, for
+ * -1, the rho that codes them smallest, as judged on the first sample
+ * times, and returns the rho; og_rate_read reads the len bytes at p back
+ * into t[1] to t[n - 1], t[0] given, and returns NULL or what is wrong. */
 #define OG_RATE_RHOS 2
-void og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int rho);
+#define OG_RATE_MODELS 2
+int og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int model,
+    int rho, size_t sample);
 const char *og_rate_read(const unsigned char *p, size_t len, int64_t *t,
-    size_t n, int rho);
+    size_t n, int model, int rho);
 
 /* grid.c: doubles computed from a counter, coded on their grid. */
 enum { OG_GRID_QUANTA, OG_GRID_COUNTER };

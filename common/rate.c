@@ -31,6 +31,7 @@
 #define PROB_ONE (1 << PROB_BITS)
 #define PROB_MIN 16
 #define ADAPT_LIMIT 30
+#define CLOSE 115		/* percent: rhos this close are all coded */
 
 /* The rho of each id, in thousandths: 3% suits power with noise. */
 static const int64_t rhos[] = { 0, 30 };
@@ -247,8 +248,9 @@ poly_cut(const struct poly *p, struct poly *q, int64_t a, int64_t c,
 			continue;
 		T = u[i] >= 0 ? lerp(p->T[i], p->T[j], u[i], u[j]) :
 		    lerp(p->T[j], p->T[i], u[j], u[i]);
-		y = u[i] >= 0 ? lerp(p->y[i], p->y[j], u[i], u[j]) :
-		    lerp(p->y[j], p->y[i], u[j], u[i]);
+		/* a horizontal cut crosses at y = c, as lerp would find */
+		y = a == 0 ? c : u[i] >= 0 ? lerp(p->y[i], p->y[j], u[i],
+		    u[j]) : lerp(p->y[j], p->y[i], u[j], u[i]);
 		if (q->n > 0 && q->T[q->n - 1] == T && q->y[q->n - 1] == y)
 			continue;
 		if (q->n == PMAX)
@@ -300,15 +302,75 @@ poly_strip(struct poly *p, struct poly *q, int64_t a, int64_t c)
 	return p->n >= 3 && area2(p) >= MIN_AREA2;
 }
 
-/* Widens p by e up and down into q, as noise may have moved the phase.
- * Corners on a vertical edge are left out, as widening again would add
- * to them.  p has at most PMAX - 2 corners. */
-static void
-poly_widen(const struct poly *p, struct poly *q, int64_t e)
+/* Cuts p to where sign * (y - c) >= 0 into q, something being cut:
+ * poly_cut for a = 0, as the pulses cut.  0, or -1 if too many corners
+ * are left. */
+static int
+poly_hcut(const struct poly *p, struct poly *q, int64_t c, int sign)
 {
-	int64_t T[PMAX + 2], y[PMAX + 2];
+	int64_t ui, uj, T;
+	int i, j, n = 0;
+
+	uj = sign * (p->y[0] - c);
+	for (i = 0; i < p->n; i++) {
+		j = i + 1 < p->n ? i + 1 : 0;
+		ui = uj;
+		uj = sign * (p->y[j] - c);
+		if (ui >= 0) {
+			if (n == PMAX)
+				return -1;
+			q->T[n] = p->T[i], q->y[n++] = p->y[i];
+		}
+		if ((ui >= 0) == (uj >= 0))
+			continue;
+		T = ui >= 0 ? lerp(p->T[i], p->T[j], ui, uj) :
+		    lerp(p->T[j], p->T[i], uj, ui);
+		if (n > 0 && q->T[n - 1] == T && q->y[n - 1] == c)
+			continue;
+		if (n == PMAX)
+			return -1;
+		q->T[n] = T, q->y[n++] = c;
+	}
+	if (n > 1 && q->T[0] == q->T[n - 1] && q->y[0] == q->y[n - 1])
+		n--;
+	q->n = n;
+	return 0;
+}
+
+/* Keeps 0 <= y <= 1 of p, whose y lie in [lo, hi]: poly_strip for a = 0
+ * and c = 0, the cuts known beforehand.  q is room to work in. */
+static int
+poly_band(struct poly *p, struct poly *q, int64_t lo, int64_t hi)
+{
+	if (lo >= 0 && hi <= ONE)
+		return 1;
+	if (lo < 0) {
+		if (poly_hcut(p, q, 0, 1) < 0 || q->n < 3)
+			return 0;
+		if (hi <= ONE)
+			poly_copy(p, q);
+		else if (poly_hcut(q, p, ONE, -1) < 0)
+			return 0;
+	} else {
+		if (poly_hcut(p, q, ONE, -1) < 0)
+			return 0;
+		poly_copy(p, q);
+	}
+	return p->n >= 3 && area2(p) >= MIN_AREA2;
+}
+
+/* Shears p (y + k T - off) and widens it by e up and down into q, as
+ * noise may have moved the phase; *lo and *hi get the least and greatest
+ * y.  Corners on a vertical edge are left out, as widening again would
+ * add to them.  p has at most PMAX - 2 corners. */
+static void
+poly_widen(const struct poly *p, struct poly *q, int64_t k, int64_t off,
+    int64_t e, int64_t *lo, int64_t *hi)
+{
+	int64_t T[PMAX + 2], y[PMAX + 2], ymin = INT64_MAX, ymax = INT64_MIN;
 	int i, n = 0, l = 0, r = 0;
 
+	/* shearing keeps the order of the y of corners of one T */
 	for (i = 1; i < p->n; i++) {
 		if (p->T[i] < p->T[l] || (p->T[i] == p->T[l] && p->y[i] < p->y[l]))
 			l = i;
@@ -316,19 +378,24 @@ poly_widen(const struct poly *p, struct poly *q, int64_t e)
 			r = i;
 	}
 	for (i = l;; i = i + 1 < p->n ? i + 1 : 0) {
-		T[n] = p->T[i], y[n++] = p->y[i] - e;
+		T[n] = p->T[i], y[n++] = p->y[i] + k * p->T[i] - off - e;
 		if (i == r)
 			break;
 	}
 	for (i = r;; i = i + 1 < p->n ? i + 1 : 0) {
-		T[n] = p->T[i], y[n++] = p->y[i] + e;
+		T[n] = p->T[i], y[n++] = p->y[i] + k * p->T[i] - off + e;
 		if (i == l)
 			break;
 	}
 	q->n = 0;
-	for (i = 0; i < n; i++)
-		if (T[i ? i - 1 : n - 1] != T[i] || T[i + 1 < n ? i + 1 : 0] != T[i])
+	for (i = 0; i < n; i++) {
+		if (T[i ? i - 1 : n - 1] != T[i] || T[i + 1 < n ? i + 1 : 0] != T[i]) {
 			q->T[q->n] = T[i], q->y[q->n++] = y[i];
+			ymin = y[i] < ymin ? y[i] : ymin;
+			ymax = y[i] > ymax ? y[i] : ymax;
+		}
+	}
+	*lo = ymin, *hi = ymax;
 }
 
 /* The polygon of pulse k back to the pulses before it that agree with
@@ -381,6 +448,7 @@ struct model {
 	struct view a, prev;	/* prev: a as if the last pulse were not */
 	int64_t cache_lo[NCACHE], cache_hi[NCACHE];
 	int ncache, misses, age, hist, valid;
+	int version;		/* of the model's bit stream: OG_RATE_MODELS */
 	int64_t rho;
 };
 
@@ -456,14 +524,23 @@ step(struct rc *c, struct model *md, const struct guess *g, uint64_t s,
 		return m;
 	*kind = MISS;
 	if (lo == hi) {
-		below = bit(c, &md->dir[st][0], enc && s < m);
+		/* no step is shorter than 1 s */
+		below = m == 1 && md->version > 0 ? 0 :
+		    bit(c, &md->dir[st][0], enc && s < m);
 		d = number(c, &md->miss[0][st > 0], enc ? (below ? m - s : s - m)
 		    - 1 : 0);
 		return below ? (d < m - 1 ? m - 1 - d : 0) :
 		    (d < UINT64_MAX - m ? m + 1 + d : 0);
 	}
 	in = !bit(c, &md->inside[st], enc && (s < lo || s > hi));
-	below = bit(c, &md->dir[st][!in], enc && s < m);
+	/* inside, a likeliest step at an end of the range leaves one way
+	 * to go; the first model codes it all the same */
+	if ((in ? m == lo : lo == 1) && md->version > 0)
+		below = 0;
+	else if (in && m == hi && md->version > 0)
+		below = 1;
+	else
+		below = bit(c, &md->dir[st][!in], enc && s < m);
 	if (in) {
 		*kind = OTHER;
 		room = below ? m - lo : hi - m;
@@ -507,10 +584,10 @@ static int
 view_advance(struct model *md, const struct view *v, struct view *to,
     int64_t lo, int64_t hi, int64_t s)
 {
-	struct poly *q = spare(md), *sheared, work;
+	struct poly *q = spare(md), work;
 	const struct poly *p = &md->slot[v->slot];
 	int64_t w = v->W + s * ONE / 1000 * md->rho;
-	int i, widen;
+	int i;
 
 	if (lo - s * ONE - w >= 0 && hi - s * ONE + w <= ONE && v->k < KMAX) {
 		*to = *v;
@@ -519,16 +596,18 @@ view_advance(struct model *md, const struct view *v, struct view *to,
 		to->W = w;
 		return 1;
 	}
-	widen = w > 0 && p->n <= PMAX - 2;
-	sheared = widen ? &work : q;
-	for (i = 0; i < p->n; i++) {
-		sheared->T[i] = p->T[i];
-		sheared->y[i] = p->y[i] + (v->k + 1) * p->T[i] - v->D - s * ONE;
+	if (w > 0 && p->n <= PMAX - 2) {
+		poly_widen(p, q, v->k + 1, v->D + s * ONE, w, &lo, &hi);
+	} else {
+		for (i = 0; i < p->n; i++) {
+			q->T[i] = p->T[i];
+			q->y[i] = p->y[i] + (v->k + 1) * p->T[i] - v->D - s * ONE;
+		}
+		q->n = p->n;
+		lo -= s * ONE;
+		hi -= s * ONE;
 	}
-	sheared->n = p->n;
-	if (widen)
-		poly_widen(&work, q, w);
-	if (!poly_strip(q, &work, 0, 0))
+	if (!poly_band(q, &work, lo, hi))
 		return 0;
 	fresh(md, to, q);
 	return 1;
@@ -617,17 +696,17 @@ learn(struct model *md, const int64_t *t, size_t k, uint64_t s, int kind,
 	}
 }
 
-/* Codes the steps of the n times t (encoding: c->out), or decodes them
- * into t from t[0] on. */
+/* Codes the steps of the n times t from the from-th on (encoding:
+ * c->out), or decodes them into t. */
 static const char *
-run(struct rc *c, struct model *md, int64_t *t, size_t n)
+run(struct rc *c, struct model *md, int64_t *t, size_t from, size_t n)
 {
 	struct guess g = { 0 };
 	uint64_t s;
 	size_t k;
 	int kind, enc = c->out != NULL;
 
-	for (k = 1; k < n; k++) {
+	for (k = from; k < n; k++) {
 		s = enc ? (uint64_t)t[k] - (uint64_t)t[k - 1] : 0;
 		if (!md->valid) {
 			s = number(c, &md->raw, enc ? s - 1 : 0) + 1;
@@ -657,43 +736,111 @@ run(struct rc *c, struct model *md, int64_t *t, size_t n)
 	return NULL;
 }
 
-void
-og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int rho)
+/* An encoder: the coder writes its own buffer from 0. */
+struct encoder {
+	struct rc c;
+	struct model md;
+	struct og_buf out;
+};
+
+static void
+start(struct encoder *e, int model, int rho)
 {
-	static struct model md;
-	struct rc c = { .out = b, .range = UINT32_MAX };
-	size_t start = b->len;
+	memset(&e->md, 0, sizeof e->md);
+	e->md.version = model;
+	e->md.rho = rhos[rho];
+	e->out.len = 0;
+	/* the first byte the coder writes is always 0: finish leaves it out */
+	e->c = (struct rc){ .out = &e->out, .range = UINT32_MAX };
+}
+
+/* Flushes the coder: the bytes past the first, less the zeros at the
+ * end, which the decoder reads past the end anyway. */
+static size_t
+finish(struct encoder *e)
+{
 	int i;
 
-	memset(&md, 0, sizeof md);
-	md.rho = rhos[rho];
-	c.pending = 0;
-	c.cache = 0;
-	/* the first byte the coder would write is always 0: left out */
-	c.low = 0;
-	run(&c, &md, (int64_t *)t, n);
 	for (i = 0; i < 5; i++)
-		shift_low(&c);
-	memmove(b->data + start, b->data + start + 1, b->len - start - 1);
-	b->len--;
-	/* the decoder reads zeros past the end */
-	while (b->len > start && b->data[b->len - 1] == 0)
-		b->len--;
+		shift_low(&e->c);
+	while (e->out.len > 1 && e->out.data[e->out.len - 1] == 0)
+		e->out.len--;
+	return e->out.len - 1;
+}
+
+/* The length e would finish at now, e left as it is. */
+static size_t
+finished_length(struct encoder *e)
+{
+	struct rc saved = e->c;
+	size_t len = e->out.len, got;
+
+	got = finish(e);
+	e->c = saved;
+	e->out.len = len;
+	return got;
+}
+
+/*
+ * Appends the coded steps of the n times t at the given rho, or, rho
+ * being -1, at the rho that codes them smallest: every rho codes the
+ * first sample times, and the one that codes them smallest goes on from
+ * there, or, where another came within CLOSE percent of it, all go on to
+ * the end to be compared there.  Returns the rho.
+ */
+int
+og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int model,
+    int rho, size_t sample)
+{
+	static struct encoder enc[OG_RATE_RHOS];
+	size_t m = n < sample ? n : sample, best = SIZE_MAX, len[OG_RATE_RHOS];
+	int r, close = 0;
+
+	if (rho >= 0) {
+		start(&enc[rho], model, rho);
+		run(&enc[rho].c, &enc[rho].md, (int64_t *)t, 1, n);
+		og_buf_add(b, enc[rho].out.data + 1, finish(&enc[rho]));
+		return rho;
+	}
+	for (r = 0; r < OG_RATE_RHOS; r++) {
+		start(&enc[r], model, r);
+		run(&enc[r].c, &enc[r].md, (int64_t *)t, 1, m);
+		if ((len[r] = finished_length(&enc[r])) < best) {
+			best = len[r];
+			rho = r;
+		}
+	}
+	for (r = 0; r < OG_RATE_RHOS; r++)
+		close |= r != rho && len[r] * 100 <= best * CLOSE;
+	best = SIZE_MAX;
+	for (r = 0; r < OG_RATE_RHOS; r++) {
+		if (!close && r != rho)
+			continue;
+		run(&enc[r].c, &enc[r].md, (int64_t *)t, m, n);
+		if ((len[r] = finish(&enc[r])) < best) {
+			best = len[r];
+			rho = r;
+		}
+	}
+	og_buf_add(b, enc[rho].out.data + 1, len[rho]);
+	return rho;
 }
 
 const char *
 og_rate_read(const unsigned char *p, size_t len, int64_t *t, size_t n,
-    int rho)
+    int model, int rho)
 {
 	static struct model md;
 	struct rc c = { .range = UINT32_MAX, .p = p, .end = p + len };
 	int i;
 
-	if (rho < 0 || rho >= OG_RATE_RHOS)
+	if (rho < 0 || rho >= OG_RATE_RHOS || model < 0 ||
+	    model >= OG_RATE_MODELS)
 		return "bad time column";
 	memset(&md, 0, sizeof md);
+	md.version = model;
 	md.rho = rhos[rho];
 	for (i = 0; i < 4; i++)
 		c.code = c.code << 8 | (c.p < c.end ? *c.p++ : 0);
-	return run(&c, &md, t, n);
+	return run(&c, &md, t, 1, n);
 }

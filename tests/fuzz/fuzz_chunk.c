@@ -54,24 +54,38 @@ round_trip(const int64_t *t, const double *v, size_t n)
 	check_decimals((unsigned char *)out.data, out.len);
 }
 
-/* The rate model's coding of the n times t, read back, must be t; and
- * the same bytes damaged must read back as some times or an error. */
+/* The rate model's coding of the n times t, read back, must be t, in
+ * each model's bit stream; and the same bytes damaged must read back as
+ * some times or an error. */
 static void
 rate_trip(const int64_t *t, size_t n, const uint8_t *data, size_t size)
 {
 	static int64_t t2[OG_CHUNK_POINTS];
-	static struct og_buf coded;
-	int rho;
+	static struct og_buf coded, chosen;
+	int model, rho;
 
-	for (rho = 0; rho < OG_RATE_RHOS; rho++) {
+	for (model = 0; model < OG_RATE_MODELS; model++) {
+		for (rho = 0; rho < OG_RATE_RHOS; rho++) {
+			coded.len = 0;
+			og_rate_write(&coded, t, n, model, rho, 0);
+			t2[0] = t[0];
+			if (og_rate_read((unsigned char *)coded.data, coded.len,
+			    t2, n, model, rho) || memcmp(t, t2, n * sizeof *t))
+				__builtin_trap();
+		}
+		/* a rho chosen on a sample codes as that rho does alone */
+		chosen.len = 0;
+		rho = og_rate_write(&chosen, t, n, model, -1,
+		    size ? 1 + data[0] % (n + 1) : n);
 		coded.len = 0;
-		og_rate_write(&coded, t, n, rho);
-		t2[0] = t[0];
-		if (og_rate_read((unsigned char *)coded.data, coded.len, t2, n,
-		    rho) || memcmp(t, t2, n * sizeof *t))
+		og_rate_write(&coded, t, n, model, rho, 0);
+		if (rho < 0 || rho >= OG_RATE_RHOS ||
+		    chosen.len != coded.len ||
+		    memcmp(chosen.data, coded.data, coded.len))
 			__builtin_trap();
 	}
-	og_rate_read(data, size, t2, n, data[0] % OG_RATE_RHOS);
+	og_rate_read(data, size, t2, n, size > 1 ? data[1] % OG_RATE_MODELS :
+	    0, data[0] % OG_RATE_RHOS);
 }
 
 int
