@@ -72,9 +72,14 @@ places(double x)
 	if (x == 0)
 		return signbit(x) ? NOFIT : ANY;
 	if (fabs(x) >= MAX_EXACT || fits(x, 0, &m)) {
-		for (e = 0; e < OG_POW10_EXACT && fits(x, e + 1, &m); e++)
+		/* a large value fits from some e on, where M is below 2^53 */
+		for (e = 0; e <= OG_POW10_EXACT && !fits(x, e, &m); e++)
 			;
-		return e > 0 || fits(x, 0, &m) ? e : NOFIT;
+		if (e > OG_POW10_EXACT)
+			return NOFIT;
+		while (e < OG_POW10_EXACT && fits(x, e + 1, &m))
+			e++;
+		return e;
 	}
 	for (e = -1; e >= -OG_POW10_EXACT; e--) {
 		if (fabs(x) * og_pow10[-e] >= MAX_EXACT)
