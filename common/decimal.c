@@ -242,7 +242,8 @@ choose(struct og_decimal *d)
 	for (p10 = 1; p10 <= INT64_C(1000000000000000); p10 *= 10) {
 		for (f = 0; f < sizeof factors / sizeof factors[0]; f++) {
 			step = factors[f] * p10;
-			if (step > 1 && (c = cost(d, step, 1)) < best) {
+			if (step > 1 && step < (int64_t)MAX_EXACT &&
+			    (c = cost(d, step, 1)) < best) {
 				best = c;
 				d->step = step;
 			}
