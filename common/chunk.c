@@ -756,8 +756,7 @@ og_chunk_encode(struct og_buf *out, const int64_t *t, const double *v,
 	}
 	compress_times(&tm, t, v, n);
 	len = pack_chunk(out, &tm, t, v, n, codec, scale, NULL, NULL);
-	if (og_decimal_fit(&d, v, n) && (codec == VALUES_PLANES ||
-	    d.step > 1 || d.how == 2))
+	if (og_decimal_fit(&d, v, n, scale))
 		len = smaller(out, len, &tm, t, v, n, VALUES_DECIMALS, NULL,
 		    &d);
 	if (codec == VALUES_PLANES && og_grid_fit(&g, v, n)) {

@@ -15,6 +15,7 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "og.h"
@@ -202,15 +203,15 @@ bits(uint64_t u)
 
 /* Bits the first values not off would take with step and prediction
  * how: an estimate of what zstd makes of them, in which a repeat is
- * nearly free. */
+ * nearly free; or limit, once they take that many. */
 static uint64_t
-cost(const struct og_decimal *d, int64_t step, int how)
+cost(const struct og_decimal *d, int64_t step, int how, uint64_t limit)
 {
 	int64_t q[SAMPLE], r, last = 0;
 	uint64_t u, sum = 0;
 	size_t j, k = 0;
 
-	for (j = 0; j < d->m && k < SAMPLE; j++) {
+	for (j = 0; j < d->m && k < SAMPLE && sum < limit; j++) {
 		if (off[j])
 			continue;
 		q[k] = floor_div(ms[j] + step / 2, step);
@@ -222,35 +223,54 @@ cost(const struct og_decimal *d, int64_t step, int how)
 		last = r;
 		k++;
 	}
-	return sum;
+	return sum < limit ? sum : limit;
 }
 
-/* The step and the prediction of the fewest bits: steps of 1, 6 or 36
- * times a power of ten (60 and 3600 are in a resampled counter's power). */
+/* Keeps step if it costs fewer bits than *best. */
+static void
+try_step(struct og_decimal *d, int64_t step, uint64_t *best)
+{
+	uint64_t c;
+
+	if (step > 1 && step < (int64_t)MAX_EXACT &&
+	    (c = cost(d, step, 1, *best)) < *best) {
+		*best = c;
+		d->step = step;
+	}
+}
+
+/* The step and the prediction of the fewest bits: 1 or a power of ten,
+ * or near the best of those 6 or 36 times one (60 and 3600 are in a
+ * resampled counter's power); steps above the largest M say nothing. */
 static void
 choose(struct og_decimal *d)
 {
-	static const int64_t factors[] = { 1, 6, 36 };
-	uint64_t c, best;
-	int64_t p10, step;
-	size_t f;
+	uint64_t c, best, top = 0;
+	int64_t p10, ten;
+	size_t j, k;
 	int how;
 
+	for (j = 0, k = 0; j < d->m && k < SAMPLE; j++) {
+		if (off[j])
+			continue;
+		if ((uint64_t)llabs(ms[j]) > top)
+			top = (uint64_t)llabs(ms[j]);
+		k++;
+	}
 	d->step = 1;
 	d->how = 1;
-	best = cost(d, 1, 1);
-	for (p10 = 1; p10 <= INT64_C(1000000000000000); p10 *= 10) {
-		for (f = 0; f < sizeof factors / sizeof factors[0]; f++) {
-			step = factors[f] * p10;
-			if (step > 1 && step < (int64_t)MAX_EXACT &&
-			    (c = cost(d, step, 1)) < best) {
-				best = c;
-				d->step = step;
-			}
-		}
+	best = cost(d, 1, 1, UINT64_MAX);
+	for (p10 = 10; p10 <= INT64_C(1000000000000000) &&
+	    (uint64_t)p10 <= top; p10 *= 10)
+		try_step(d, p10, &best);
+	if ((ten = d->step) > 1) {
+		try_step(d, 6 * ten, &best);
+		try_step(d, 6 * (ten / 10), &best);
+		try_step(d, 36 * (ten / 10), &best);
+		try_step(d, 36 * (ten / 100), &best);
 	}
 	for (how = 0; how < PREDICTIONS; how += 2)
-		if ((c = cost(d, d->step, how)) < best) {
+		if ((c = cost(d, d->step, how, best)) < best) {
 			best = c;
 			d->how = how;
 		}
@@ -259,17 +279,39 @@ choose(struct og_decimal *d)
 /*
  * Fits the decimal coding to the n values v: 0 where they are not
  * decimals but for a few (one in 8 at most), else 1 with the exponent,
- * step and prediction chosen.
+ * step and prediction chosen.  Where every value is already known to be
+ * D / 10^scale (scale >= 0, the plain decimal codecs), the fit is only
+ * worth it with a step or the prediction of a counter: 0 without.
  */
 int
-og_decimal_fit(struct og_decimal *d, const double *v, size_t n)
+og_decimal_fit(struct og_decimal *d, const double *v, size_t n, int scale)
 {
-	size_t i;
+	size_t i, j;
 
 	d->m = 0;
 	for (i = 0; i < n; i++)
 		d->m += !isnan(v[i]);
-	if (d->m == 0 || !exponent(v, n, d->m, &d->e))
+	if (d->m == 0)
+		return 0;
+	if (scale >= 0) {
+		/* the first values choose; the others are placed if chosen */
+		d->e = -scale;
+		d->nexc = 0;
+		memset(off, 0, d->m);
+		for (i = 0, j = 0; i < n && j < SAMPLE; i++)
+			if (!isnan(v[i]))
+				ms[j++] = (int64_t)nearbyint(v[i] *
+				    og_pow10[scale]);
+		choose(d);
+		if (d->step == 1 && d->how != 2)
+			return 0;
+		for (; i < n; i++)
+			if (!isnan(v[i]))
+				ms[j++] = (int64_t)nearbyint(v[i] *
+				    og_pow10[scale]);
+		return 1;
+	}
+	if (!exponent(v, n, d->m, &d->e))
 		return 0;
 	for (i = 0, d->nexc = 0; i < d->m; i++)
 		d->nexc += off[i];

@@ -337,15 +337,17 @@ const char *og_rate_read(const unsigned char *p, size_t len, int64_t *t,
  * digits, e the chunk's (-22 to 22), |M| < 2^53, but for a few kept whole;
  * M = Q * step + R, Q coded against a prediction (how: 0 none, 1 the Q
  * before, 2 the Q before and its change).  og_decimal_fit chooses e, the
- * step and the prediction, 0 if the values are not such decimals;
- * og_decimal_write appends the fitted values' columns; og_decimal_read
- * reads them back (M into dec, with -e in *scale). */
+ * step and the prediction, 0 if the values are not such decimals, or,
+ * given scale >= 0 (every value is D / 10^scale), if plain decimals do as
+ * well; og_decimal_write appends the fitted values' columns;
+ * og_decimal_read reads them back (M into dec, with -e in *scale). */
 struct og_decimal {
 	int e, how;
 	int64_t step;
 	size_t m, nexc;		/* values not nan, of them kept whole */
 };
-int og_decimal_fit(struct og_decimal *d, const double *v, size_t n);
+int og_decimal_fit(struct og_decimal *d, const double *v, size_t n,
+    int scale);
 unsigned char *og_decimal_write(const struct og_decimal *d, const double *v,
     size_t n, unsigned char *p, const unsigned char *start, size_t *cut,
     size_t *ncut);
