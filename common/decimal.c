@@ -11,7 +11,8 @@
  * to the nearest, for a short reading with noise in its last digits
  * (155.8799999859 is 15588 hundredths and -141); Q is coded against a
  * prediction: none, the Q before (a repeat costs a zero), or the Q before
- * and the last change (counters).  The layout is in og-pack(1).
+ * and the last change (counters); R as itself or, a zero, the R before
+ * again (a repeat).  The layout is in og-pack(1).
  */
 #include <limits.h>
 #include <math.h>
@@ -365,26 +366,36 @@ og_decimal_write(const struct og_decimal *d, const double *v, size_t n,
 	if (d->step == 1)
 		return p;
 	cut[(*ncut)++] = p - start;
-	for (j = 0; j < d->m; j++)
-		if (!off[j])
-			p = og_put_varint(p, og_zigzag(rs[j]));
+	for (j = 0, k = 0; j < d->m; j++) {
+		if (off[j])
+			continue;
+		p = og_put_varint(p, k > 0 && rs[j] == prev[0] ? 0 :
+		    og_zigzag(rs[j]) + 1);
+		prev[0] = rs[j];
+		k++;
+	}
 	return p;
 }
 
-/* Reads a column of a zigzag varint per value not off into to. */
+/* Reads a column of a zigzag varint per value not off into to; with
+ * same, 0 is the one before again and the others are 1 more. */
 static int
 read_column(const unsigned char **pp, const unsigned char *end, size_t m,
-    int64_t *to)
+    int64_t *to, int same)
 {
+	int64_t last = 0;
 	uint64_t u;
-	size_t j;
+	size_t j, k = 0;
 
 	for (j = 0; j < m; j++) {
 		if (off[j])
 			continue;
-		if (og_get_varint(pp, end, &u) < 0)
+		if (og_get_varint(pp, end, &u) < 0 || (same && u == 0 && k == 0))
 			return -1;
-		to[j] = og_unzigzag(u);
+		to[j] = !same ? og_unzigzag(u) : u == 0 ? last :
+		    og_unzigzag(u - 1);
+		last = to[j];
+		k++;
 	}
 	return 0;
 }
@@ -445,8 +456,8 @@ og_decimal_read(const unsigned char **pp, const unsigned char *end,
 
 	if ((err = read_head(pp, end, m, &d)))
 		return err;
-	if (read_column(pp, end, m, ms) < 0 ||
-	    (d.step > 1 && read_column(pp, end, m, rs) < 0))
+	if (read_column(pp, end, m, ms, 0) < 0 ||
+	    (d.step > 1 && read_column(pp, end, m, rs, 1) < 0))
 		return "bad value column";
 	for (j = 0, k = 0; j < m; j++) {
 		if (off[j])
