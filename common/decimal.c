@@ -116,16 +116,18 @@ place(const double *v, size_t n, int e)
 }
 
 /*
- * The exponent: the smallest of the places of the first distinct values;
- * where that leaves more than one value in 64 off, the largest that
- * leaves no more, or the smallest of all.  0 if more than one value in 8
- * of the first is no decimal.
+ * The exponent: the smallest of the places of the first distinct values.
+ * Where that leaves more than one value in 64 off, the places of those
+ * off tell a smaller one, the largest that leaves no more (those that fit
+ * fit at a smaller one too, but for M reaching 2^53), or else the
+ * smallest of theirs.  0 if more than one value in 8 of the first is no
+ * decimal.
  */
 static int
 exponent(const double *v, size_t n, size_t m, int *ep)
 {
 	static size_t hist[2 * OG_POW10_EXACT + 1];
-	size_t i, seen = 0, nofit = 0, exc;
+	size_t i, j, seen = 0, nofit = 0, exc = 0;
 	uint64_t bits, last = 0;
 	int p = NOFIT, e = ANY;
 
@@ -147,15 +149,13 @@ exponent(const double *v, size_t n, size_t m, int *ep)
 		return 1;
 	memset(hist, 0, sizeof hist);
 	nofit = 0;
-	e = ANY;
-	for (i = 0, seen = 0; i < n; i++) {
-		memcpy(&bits, &v[i], 8);
-		if (isnan(v[i]))
+	for (i = 0, j = 0, seen = 0; i < n; i++) {
+		if (isnan(v[i]) || !off[j++])
 			continue;
-		if (seen == 0 || bits != last)
+		memcpy(&bits, &v[i], 8);
+		if (seen++ == 0 || bits != last)
 			p = places(v[i]);
 		last = bits;
-		seen++;
 		if (p == NOFIT)
 			nofit++;
 		else if (p != ANY)
@@ -163,18 +163,18 @@ exponent(const double *v, size_t n, size_t m, int *ep)
 		if (p != NOFIT && p < e)
 			e = p;
 	}
-	*ep = e == ANY ? 0 : e;
-	/* off at p: the values of fewer places, and those of none */
-	exc = nofit;
-	for (p = -OG_POW10_EXACT; p <= OG_POW10_EXACT; p++)
+	/* off at p: those of fewer places than p, and those of none */
+	for (p = -OG_POW10_EXACT, exc = nofit; p <= OG_POW10_EXACT; p++)
 		exc += hist[p + OG_POW10_EXACT];
 	for (p = OG_POW10_EXACT; p >= -OG_POW10_EXACT; p--) {
 		exc -= hist[p + OG_POW10_EXACT];
-		if (exc <= m / 64) {
-			*ep = p;
+		if (p <= *ep && exc <= m / 64)
 			break;
-		}
 	}
+	if (p >= -OG_POW10_EXACT)
+		*ep = p;
+	else if (e != ANY)
+		*ep = e;
 	place(v, n, *ep);
 	return 1;
 }

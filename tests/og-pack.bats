@@ -332,6 +332,11 @@ x = ["%.12g" % random.uniform(10, 99) for i in range(2000)]
 for i, s in zip(range(7, 2000, 150), ["-0.0", repr(0.1 + 0.2), "5e-324", "nan", "0.123456789012345", "nan", "-0.0", "0", "nan", "1e-22"]):
     x[i] = s
 keys["x"] = x
+# y: 10 places in the first values, 12 in most: the exponent the first
+# ones tell would leave most off
+y = walk(12345678901234, 3100)
+keys["y"] = ["%d.%012d" % divmod(m // 100 * 100, 10**12) for m in y[:100]] + \
+    ["%d.%012d" % divmod(m, 10**12) for m in y[100:]]
 for k in sorted(keys):
     for i, s in enumerate(keys[k]):
         print("%s\t%d\t%r" % (k, 1451606400 + 60 * i, float(s)))
@@ -345,7 +350,7 @@ for line in sys.stdin:
     k, t, v = line.rstrip("\n").split("\t")
     assert repr(float(v)) == v, line
 ' <in
-	for k in a b c d g x; do
+	for k in a b c d g x y; do
 		[ "$(chunk_codecs st/$k.dat st/$k.meta)" = "4 5" ] ||
 		    { echo "$k: $(chunk_codecs st/$k.dat st/$k.meta)"; false; }
 	done
