@@ -7,6 +7,8 @@
  * values in whichever of these codecs the data allows:
  *   decimal   every value is D / 10^s exactly: D as zigzag varints, either
  *             as they are or as differences (counters, gauges);
+ *   decimals  every value but a few is M * 10^e, up to 15 significant
+ *             digits, as exporters print them: see decimal.c;
  *   grid      every value is k * X * 2^-e for integers X, as doubles
  *             computed from a meter's counter are: see grid.c;
  *   planes    the 8 bytes of each double, split into 8 byte planes.
@@ -31,7 +33,7 @@ enum {
 };
 enum {
 	VALUES_PLANES = 0, VALUES_DECIMAL = 1, VALUES_DECIMAL_DELTA = 2,
-	VALUES_QUANTA = 3, VALUES_COUNTER = 4
+	VALUES_QUANTA = 3, VALUES_COUNTER = 4, VALUES_DECIMALS = 5
 };
 
 #define MAX_SCALE 9
@@ -178,6 +180,7 @@ struct values {
 	size_t n, m;		/* values, of them not nan */
 	int scale;
 	const struct og_grid *g;
+	const struct og_decimal *d;
 };
 
 struct values_codec {
@@ -460,6 +463,23 @@ read_grid(const unsigned char **pp, const unsigned char *end, double *v,
 	return og_grid_read(pp, end, how, v, n);
 }
 
+/* Decimals M * 10^e, M = Q * step + R: decimal.c. */
+static unsigned char *
+write_decimals(const struct values *c, int arg, unsigned char *p,
+    const unsigned char *start, size_t *cut, size_t *ncut)
+{
+	(void)arg;
+	return og_decimal_write(c->d, c->v, c->n, p, start, cut, ncut);
+}
+
+static const char *
+read_decimals(const unsigned char **pp, const unsigned char *end, double *v,
+    size_t n, size_t m, int arg, int *scale, int64_t *dec)
+{
+	(void)arg;
+	return og_decimal_read(pp, end, v, n, m, dec, scale);
+}
+
 static const struct times_codec times_codecs[] = {
 	[TIMES_STEP_CHANGES] = { 1, 1, write_steps, read_steps },
 	[TIMES_STEPS] = { 2, 0, write_steps, read_steps },
@@ -476,6 +496,7 @@ static const struct values_codec values_codecs[] = {
 	[VALUES_DECIMAL_DELTA] = { 1, 1, write_decimal, read_decimal },
 	[VALUES_QUANTA] = { 2, OG_GRID_QUANTA, write_grid, read_grid },
 	[VALUES_COUNTER] = { 2, OG_GRID_COUNTER, write_grid, read_grid },
+	[VALUES_DECIMALS] = { 4, 0, write_decimals, read_decimals },
 };
 #define NVALUES (sizeof values_codecs / sizeof values_codecs[0])
 
@@ -512,10 +533,11 @@ write_times(struct og_buf *b, int codec, int arg, uint64_t common,
  * the offsets where zstd blocks start.  Returns how many. */
 static size_t
 write_values(struct og_buf *b, const double *v, size_t n, int codec,
-    int scale, const struct og_grid *g, size_t *cut)
+    int scale, const struct og_grid *g, const struct og_decimal *d,
+    size_t *cut)
 {
 	const struct values_codec *c = &values_codecs[codec];
-	struct values in = { v, n, 0, scale, g };
+	struct values in = { v, n, 0, scale, g, d };
 	unsigned char *p, *start;
 	size_t i, ncut = 0;
 
@@ -615,8 +637,8 @@ compress_times(struct times *tm, const int64_t *t, const double *v, size_t n)
 }
 
 /* A chunk's version: 2, or the version that brought one of its codecs
- * if later, so that og before the rate model still reads every chunk
- * that does not use it. */
+ * if later, so that og before the rate model or the decimals still reads
+ * every chunk that does not use them. */
 static int
 chunk_version(int times, int values)
 {
@@ -633,13 +655,14 @@ chunk_version(int times, int values)
  * counting it in out's length; returns its length. */
 static size_t
 pack_chunk(struct og_buf *out, const struct times *tm, const int64_t *t,
-    const double *v, size_t n, int codec, int scale, const struct og_grid *g)
+    const double *v, size_t n, int codec, int scale, const struct og_grid *g,
+    const struct og_decimal *d)
 {
 	static struct og_buf raw, frame;
 	unsigned char *h;
 	size_t cut[8], ncut, clen;
 
-	ncut = write_values(&raw, v, n, codec, scale, g, cut);
+	ncut = write_values(&raw, v, n, codec, scale, g, d, cut);
 	compress_frame(&frame, LEVEL, raw.data, raw.len, cut, ncut);
 	clen = tm->frame.len + frame.len;
 	og_buf_grow(out, OG_CHUNK_HEADER + clen);
@@ -666,13 +689,13 @@ pack_chunk(struct og_buf *out, const struct times *tm, const int64_t *t,
 static size_t
 smaller(struct og_buf *out, size_t len, const struct times *tm,
     const int64_t *t, const double *v, size_t n, int codec,
-    const struct og_grid *g)
+    const struct og_grid *g, const struct og_decimal *d)
 {
 	static struct og_buf alt;
 	size_t alen;
 
 	alt.len = 0;
-	alen = pack_chunk(&alt, tm, t, v, n, codec, -1, g);
+	alen = pack_chunk(&alt, tm, t, v, n, codec, -1, g, d);
 	if (alen >= len)
 		return len;
 	memcpy(out->data + out->len, alt.data, alen);
@@ -681,15 +704,18 @@ smaller(struct og_buf *out, size_t len, const struct times *tm,
 
 /*
  * Encodes n records (times strictly increasing) as one chunk appended to
- * out.  Where the values lie on a grid, the grid codecs and the byte
- * planes are all compressed and the smallest kept: which wins depends on
- * how the noise compresses.
+ * out.  Where the values are decimals of up to 15 digits, or lie on a
+ * grid, those codecs and the byte planes or the plain decimals are all
+ * compressed and the smallest kept: which wins depends on how the noise
+ * compresses.  The decimals are tried beside the plain decimals only
+ * where their step or prediction differs from those.
  */
 void
 og_chunk_encode(struct og_buf *out, const int64_t *t, const double *v,
     size_t n)
 {
 	static struct times tm;
+	struct og_decimal d;
 	struct og_grid g;
 	size_t i, len;
 	int scale, codec = VALUES_PLANES;
@@ -713,13 +739,17 @@ og_chunk_encode(struct og_buf *out, const int64_t *t, const double *v,
 		    VALUES_DECIMAL;
 	}
 	compress_times(&tm, t, v, n);
-	len = pack_chunk(out, &tm, t, v, n, codec, scale, NULL);
+	len = pack_chunk(out, &tm, t, v, n, codec, scale, NULL, NULL);
+	if (og_decimal_fit(&d, v, n, scale))
+		len = smaller(out, len, &tm, t, v, n, VALUES_DECIMALS, NULL,
+		    &d);
 	if (codec == VALUES_PLANES && og_grid_fit(&g, v, n)) {
 		if (og_grid_counter(&g))
 			len = smaller(out, len, &tm, t, v, n, VALUES_COUNTER,
-			    &g);
+			    &g, NULL);
 		og_grid_quantum(&g);
-		len = smaller(out, len, &tm, t, v, n, VALUES_QUANTA, &g);
+		len = smaller(out, len, &tm, t, v, n, VALUES_QUANTA, &g,
+		    NULL);
 	}
 	out->len += len;
 }

@@ -338,6 +338,28 @@ int og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int model,
 const char *og_rate_read(const unsigned char *p, size_t len, int64_t *t,
     size_t n, int model, int rho);
 
+/* decimal.c: values that are decimals M * 10^e of up to 15 significant
+ * digits, e the chunk's (-22 to 22), |M| < 2^53, but for a few kept whole;
+ * M = Q * step + R, Q coded against a prediction (how: 0 none, 1 the Q
+ * before, 2 the Q before and its change).  og_decimal_fit chooses e, the
+ * step and the prediction, 0 if the values are not such decimals, or,
+ * given scale >= 0 (every value is D / 10^scale), if plain decimals do as
+ * well; og_decimal_write appends the fitted values' columns;
+ * og_decimal_read reads them back (M into dec, with -e in *scale). */
+struct og_decimal {
+	int e, how;
+	int64_t step;
+	size_t m, nexc;		/* values not nan, of them kept whole */
+};
+int og_decimal_fit(struct og_decimal *d, const double *v, size_t n,
+    int scale);
+unsigned char *og_decimal_write(const struct og_decimal *d, const double *v,
+    size_t n, unsigned char *p, const unsigned char *start, size_t *cut,
+    size_t *ncut);
+const char *og_decimal_read(const unsigned char **pp,
+    const unsigned char *end, double *v, size_t n, size_t m, int64_t *dec,
+    int *scale);
+
 /* grid.c: doubles computed from a counter, coded on their grid. */
 enum { OG_GRID_QUANTA, OG_GRID_COUNTER };
 struct og_grid {

@@ -307,6 +307,150 @@ for t in [-5, 9999, 10000, 19999, 20000, 1451609999, 1451610000,
 	done
 }
 
+# chunk_codecs DATA-FILE META-FILE: the version and value codec of each
+# chunk, by the chunk offsets of the meta file's index (og-pack(1))
+chunk_codecs() {
+	local keylen chunks i off
+	keylen=$(od -An -tu2 -j4 -N2 "$2" | tr -d ' ')
+	chunks=$(od -An -tu4 -j24 -N4 "$2" | tr -d ' ')
+	for ((i = 0; i < chunks; i++)); do
+		off=$(od -An -tu8 -j$((32 + keylen + 40 * i)) -N8 "$2" | tr -d ' ')
+		echo "$(od -An -tu1 -j$((off + 3)) -N1 "$1" | tr -d ' ')" \
+		    "$(od -An -tu1 -j$((off + 25)) -N1 "$1" | tr -d ' ')"
+	done
+}
+
+@test "decimals of 12 to 15 digits, as exporters print them, come back as they came" {
+	# value codec 5 (og-pack(1)) in chunks of version 4: each key's values
+	# are M * 10^e; what does not fit (-0.0, 0.1 + 0.2, 5e-324, a value of
+	# 15 places among 12-digit ones) is kept whole, nan stays a gap
+	python3 -c '
+import random
+random.seed(19)
+keys = {}
+# a: what VictoriaMetrics gives back of a meter'\''s minute power: 13
+# significant digits, a reading in hundredths with noise below
+keys["a"] = ["%.13g" % (round(random.uniform(100, 3000), 2) - random.uniform(-3e-8, 3e-8)) for i in range(5000)]
+# b: 15 significant digits, one decade
+def walk(m, n):
+    out = []
+    for i in range(n):
+        m += random.randint(-5000, 5000)
+        out.append(m)
+    return out
+keys["b"] = ["%d.%011d" % divmod(m, 10**11) for m in walk(123456789012345, 3000)]
+# c: 15 digits at 10^-8, the smallest exponent, 10^-22
+keys["c"] = ["%de-22" % m for m in walk(723456789012345, 3000)]
+# d: 15 digits times 10^7, a positive exponent
+keys["d"] = ["%de7" % m for m in walk(-523456789012345, 3000)]
+# g: negative and positive, 12 digits, mean power that repeats
+v, g = 0.0, []
+for i in range(6000):
+    if random.random() < 0.12:
+        v = round(random.uniform(-2000, 2000), 2) + 0.7835296624
+    g.append("%.10f" % v)
+keys["g"] = g
+# x: a chunk of decimals with what does not fit kept whole: -0.0, a sum
+# of 17 digits, the smallest subnormal, a value of 15 places; nan between
+x = ["%.12g" % random.uniform(10, 99) for i in range(2000)]
+for i, s in zip(range(7, 2000, 150), ["-0.0", repr(0.1 + 0.2), "5e-324", "nan", "0.123456789012345", "nan", "-0.0", "0", "nan", "1e-22"]):
+    x[i] = s
+keys["x"] = x
+# y: 10 places in the first values, 12 in most: the exponent the first
+# ones tell would leave most off
+y = walk(12345678901234, 3100)
+keys["y"] = ["%d.%012d" % divmod(m // 100 * 100, 10**12) for m in y[:100]] + \
+    ["%d.%012d" % divmod(m, 10**12) for m in y[100:]]
+for k in sorted(keys):
+    for i, s in enumerate(keys[k]):
+        print("%s\t%d\t%r" % (k, 1451606400 + 60 * i, float(s)))
+' >in
+	og-pack st <in
+	og-unpack st | cmp - in
+	# Python's repr of the decimal text is the text itself, shortened
+	python3 -c '
+import sys
+for line in sys.stdin:
+    k, t, v = line.rstrip("\n").split("\t")
+    assert repr(float(v)) == v, line
+' <in
+	for k in a b c d g x y; do
+		[ "$(chunk_codecs st/$k.dat st/$k.meta)" = "4 5" ] ||
+		    { echo "$k: $(chunk_codecs st/$k.dat st/$k.meta)"; false; }
+	done
+	# what does not fit is in the input, and came back
+	for v in -0.0 0.30000000000000004 5e-324 0.123456789012345 nan 1e-22; do
+		grep -q "$(printf '^x\t[0-9]*\t%s$' "$v")" in
+	done
+	# ranges and -p read them as well
+	og-unpack -s 1451606400 -e 1451607000 st g | cmp - <(grep "^g" in | head -n 10)
+	og-unpack -p -s 1451607000 -e 1451607060 st d |
+	    cmp - <(grep "^d" in | sed -n 10,11p)
+}
+
+@test "a decimal chunk of random-walk 15-digit values is smaller than the byte planes" {
+	# 3000 values M * 10^-11, M changing by at most 5000: about 2 bytes
+	# a value as differences, 8 as doubles (the store before codec 5
+	# took 20180 bytes for them)
+	python3 -c '
+import random
+random.seed(5)
+m = 123456789012345
+for i in range(3000):
+    m += random.randint(-5000, 5000)
+    print("b\t%d\t%r" % (i, float("%d.%011d" % divmod(m, 10**11))))
+' >in
+	og-pack st <in
+	og-unpack st | cmp - in
+	[ "$(chunk_codecs st/b.dat st/b.meta)" = "4 5" ]
+	[ "$(stat -c %s st/b.dat)" -lt 8000 ]
+}
+
+@test "100000 equal decimals of 13 digits take under 0.01 bytes each; runs of repeats next to nothing" {
+	awk 'BEGIN { for (i = 0; i < 100000; i++)
+		printf "r\t%d\t155.8799999859\n", 1451606400 + 60 * i }' >in
+	og-pack st <in
+	og-unpack st | cmp - in
+	[ "$(stat -c %s st/r.dat)" -lt 1000 ]
+	# mean power as VictoriaMetrics gives it back: a new 14-digit value
+	# one minute in 8, negative too, the others repeats
+	python3 -c '
+import random
+random.seed(3)
+v = 0.0
+for i in range(16384):
+    if random.random() < 0.12:
+        v = round(random.uniform(-2000, 2000), 2) + 0.7835296624
+    print("m\t%d\t%r" % (1451606400 + 60 * i, float("%.10f" % v)))
+' >min
+	og-pack st2 <min
+	og-unpack st2 | cmp - min
+	[ "$(chunk_codecs st2/m.dat st2/m.meta)" = "4 5" ]
+	# 1919 changes of about 19 bits of hundredths each: under 5 bytes a
+	# change, the repeats between them included (byte planes: 31223)
+	[ "$(awk -F'\t' '$3 != p { c++ } { p = $3 } END { print c }' min)" = 1919 ]
+	[ "$(stat -c %s st2/m.dat)" -lt $((1919 * 5)) ]
+}
+
+@test "chunks that do not use the decimals stay as they were, for og before them" {
+	# a gauge of 2 decimals keeps codec 1 or 2 and version 2; full
+	# doubles keep the byte planes or a grid
+	python3 -c '
+import random
+random.seed(1)
+for i in range(3000):
+    print("g\t%d\t%r" % (i * 60, round(20 + random.gauss(0, 1), 2)))
+    print("p\t%d\t%r" % (i * 60, random.uniform(0, 1000)))
+' >in
+	og-pack st <in
+	LC_ALL=C sort -t "$(printf '\t')" -k1,1 -k2,2n in | cmp - <(og-unpack st)
+	case $(chunk_codecs st/g.dat st/g.meta) in
+	"2 1"|"2 2") ;;
+	*) false ;;
+	esac
+	[ "$(chunk_codecs st/p.dat st/p.meta)" = "2 0" ]
+}
+
 @test "-m merges keys in time order, ties in key order" {
 	rec b 1 1 a 2 2 b 2 3 a 3 4 c 0 5 | og-pack st
 	run og-unpack -m st

@@ -4,7 +4,8 @@
  * codecs), with some raw values mixed in, and as decimals, which must
  * print from their digits as their doubles print; pulse times, near a
  * steady rate and not, must come back from the rate model (rate.c), and
- * its reader must refuse damaged bytes without harm. */
+ * its reader must refuse damaged bytes without harm; so must the
+ * decimals' (decimal.c), whose chunks must decode to their values. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -198,5 +199,48 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (n > 0)
 		round_trip(t, v, n);
+
+	/* 8 bytes a record: decimals M * 10^e as exporters print them (value
+	 * codec 5), e from -22 to 22 and now and then one off it, repeats,
+	 * and values that do not fit: -0.0, nan, 0.1 + 0.2 */
+	n = size / 8 < OG_CHUNK_POINTS ? size / 8 : OG_CHUNK_POINTS;
+	for (i = 0; i < n; i++) {
+		const uint8_t *r = data + 8 * i;
+		int e = data[0] % (2 * OG_POW10_EXACT + 1) - OG_POW10_EXACT;
+		int64_t x;
+
+		memcpy(&x, r, 8);
+		x >>= 11 + r[1] % 48;
+		if (r[2] % 16 == 0)
+			e += e < OG_POW10_EXACT ? 1 : -1;
+		t[i] = (int64_t)i * 60;
+		v[i] = e <= 0 ? (double)x / og_pow10[-e] : (double)x *
+		    og_pow10[e];
+		if (i > 0 && r[3] % 4 != 0)
+			v[i] = v[i - 1];
+		if (r[3] == 255)
+			v[i] = -0.0;
+		else if (r[3] == 254)
+			v[i] = NAN;
+		else if (r[3] == 253)
+			v[i] = 0.1 + 0.2;
+	}
+	if (n > 0)
+		round_trip(t, v, n);
+
+	/* and the decimals' reader on the bytes as they come */
+	n = size < OG_CHUNK_POINTS ? size : OG_CHUNK_POINTS;
+	{
+		static int64_t d[OG_CHUNK_POINTS];
+		const unsigned char *p = data;
+		size_t m = 0;
+		int scale;
+
+		for (i = 0; i < n; i++) {
+			v[i] = data[i] == 7 ? NAN : 0;
+			m += data[i] != 7;
+		}
+		og_decimal_read(&p, data + size, v, n, m, d, &scale);
+	}
 	return 0;
 }
