@@ -93,17 +93,18 @@ og_table_next(const struct og_table *t, uint64_t h, size_t *probe,
  * and the numbers and times in it.
  */
 
-/* number.c: exact decimal <-> double.  Values print as the shortest decimal
- * that reads back to the same double, in the style of Python's repr():
- * "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan", into OG_NUMBER_MAX
- * bytes.  og_scan_value reads a plain decimal at p (before end) (a sign, at most 19 digits and a point) and returns
- * where it stops, or NULL if there is none: og_parse_value may still read
- * it.  og_digits8 reads the digits at p, at most 8 of them, into *n and
- * returns how many there are; the 8 bytes from p on must be readable,
- * whatever they hold.  og_format_decimal prints the double d / 10^s so,
- * faster, where |d| < 10^15, or returns 0 (it may write past the text,
- * within those bytes); og_put_digits writes the last count digits of n,
- * zeros included, inline for printing loops. */
+/* number.c: exact decimal <-> double.  Values print as the shortest
+ * decimal that reads back to the same double, in the style of Python's
+ * repr(): "0.1", "450.0", "-0.0", "1e-05", "1.5e+16", "nan", into
+ * OG_NUMBER_MAX bytes.  og_scan_value reads a plain decimal at p, before
+ * end (a sign, at most 19 digits and a point), and returns where it stops,
+ * or NULL if there is none: og_parse_value may still read it.  og_digits8
+ * reads the digits at p, at most 8 of them, into *n and returns how many
+ * there are; the 8 bytes from p on must be readable, whatever they hold.
+ * og_format_decimal prints the double d / 10^s so, faster, where |d| <
+ * 10^15, or returns 0 (it may write past the text, within those bytes);
+ * og_put_digits writes the last count digits of n, zeros included, inline
+ * for printing loops. */
 #define OG_NUMBER_MAX 32
 int og_parse_value(const char *s, size_t len, double *v);
 const char *og_scan_value(const char *p, const char *end, double *v);
