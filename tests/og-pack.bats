@@ -146,6 +146,16 @@ pulses_pack() {
 # reads as, so that 1000001 and 1000001.0 compare equal
 exact() { awk -F'\t' '{ printf "%s\t%s\t%.17g\n", $1, $2, $3 }' "$@"; }
 
+# store_codecs STORE: each chunk's version and time codec, distinct pairs on
+# one line ("2:0 2:1 ")
+store_codecs() {
+	local d v
+	for d in "$1"/*.dat; do
+		v=$(od -An -tu1 -j3 -N1 "$d" | tr -d ' ')
+		time_codecs "$d" "${d%.dat}.meta" | sed "s/^/$v:/"
+	done | sort -u | tr '\n' ' '
+}
+
 @test "every pulse variant of the bench generator comes back exactly" {
 	# jitter, ripple, site meters of four constants, idling, a blend of
 	# them and issue 19's levels: times by whichever codec is smallest
@@ -212,10 +222,7 @@ exact() { awk -F'\t' '{ printf "%s\t%s\t%.17g\n", $1, $2, $3 }' "$@"; }
 	# power and site records, as of commit 2aa040d: time codecs 0, 1, 2,
 	# value codecs 0 and 2
 	cp -r "$BATS_TEST_DIRNAME/data/store-v2" old
-	for d in old/*.dat; do
-		[ "$(od -An -tu1 -j3 -N1 "$d" | tr -d ' ')" = 2 ]
-		time_codecs "$d" "${d%.dat}.meta"
-	done | sort -u | tr '\n' ' ' | grep -qx '0 1 2 '
+	[ "$(store_codecs old)" = "2:0 2:1 2:2 " ]
 	cc -O2 -o gen "$BATS_TEST_DIRNAME/bench/gen.c" -lm
 	{ ./gen pulse 1 1; ./gen gas 1 10; ./gen gauge 1 1; ./gen power 1 1
 	  ./gen site 4 1; } >in
@@ -235,10 +242,7 @@ exact() { awk -F'\t' '{ printf "%s\t%s\t%.17g\n", $1, $2, $3 }' "$@"; }
 	# jitter records, as of commit 5a1f302: time codec 3 in every chunk,
 	# whose misses code a direction that codec 4 leaves out
 	cp -r "$BATS_TEST_DIRNAME/data/store-v3" old
-	for d in old/*.dat; do
-		[ "$(od -An -tu1 -j3 -N1 "$d" | tr -d ' ')" = 3 ]
-		time_codecs "$d" "${d%.dat}.meta"
-	done | sort -u | tr '\n' ' ' | grep -qx '3 '
+	[ "$(store_codecs old)" = "3:3 " ]
 	cc -O2 -o gen "$BATS_TEST_DIRNAME/bench/gen.c" -lm
 	{ ./gen pulse 1 1; ./gen -n 4000 levels 2 3650
 	  ./gen jitter 1 1 | head -n 3000; } >in
@@ -246,10 +250,7 @@ exact() { awk -F'\t' '{ printf "%s\t%s\t%.17g\n", $1, $2, $3 }' "$@"; }
 	og-unpack old | exact | sort | cmp - <(exact in | sort)
 	og-pack st <in
 	og-unpack old | cmp - <(og-unpack st)
-	for d in st/*.dat; do
-		[ "$(od -An -tu1 -j3 -N1 "$d" | tr -d ' ')" = 4 ]
-		time_codecs "$d" "${d%.dat}.meta"
-	done | sort -u | tr '\n' ' ' | grep -qx '4 '
+	[ "$(store_codecs st)" = "4:4 " ]
 	# smaller than the first model
 	[ "$(cat st/*.dat | wc -c)" -lt "$(cat old/*.dat | wc -c)" ]
 }
