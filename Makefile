@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 MANPREFIX ?= $(PREFIX)/share/man
 CC ?= cc
 CFLAGS ?= -O2
-OGFLAGS = -std=c11 -Wall -Wextra -Werror -D_DEFAULT_SOURCE -D_GNU_SOURCE -Icommon
+OGFLAGS = -std=c11 -pthread -Wall -Wextra -Werror -D_DEFAULT_SOURCE -D_GNU_SOURCE -Icommon
 LDLIBS = -lcurl -lmosquitto -lzstd -lz -lm
 
 # BUILD=asan builds everything with ASan+UBSan into bin/asan/.

@@ -89,7 +89,7 @@ swap_bufs(struct og_buf *a, struct og_buf *b)
 static ZSTD_CCtx *
 compressor(int level)
 {
-	static ZSTD_CCtx *cctx[DEEP_LEVEL + 1];
+	static _Thread_local ZSTD_CCtx *cctx[DEEP_LEVEL + 1];
 
 	if (!cctx[level]) {
 		if (!(cctx[level] = ZSTD_createCCtx()))
@@ -273,7 +273,7 @@ static const char *
 read_gaps(const unsigned char **pp, const unsigned char *end, int64_t *t,
     size_t n, int changes)
 {
-	static uint32_t gap_at[OG_CHUNK_POINTS];
+	static _Thread_local uint32_t gap_at[OG_CHUNK_POINTS];
 	const unsigned char *p = *pp;
 	uint64_t u, delta, common, gaps;
 	size_t i, k;
@@ -312,7 +312,7 @@ static unsigned char *
 write_rate(unsigned char *p, const unsigned char *start, const int64_t *t,
     size_t n, uint64_t common, int rho, size_t *cut)
 {
-	static struct og_buf coded;
+	static _Thread_local struct og_buf coded;
 
 	(void)start, (void)common;
 	*cut = 0;
@@ -578,7 +578,7 @@ static int
 compress_steps(struct og_buf *raw, struct og_buf *frame, const int64_t *t,
     const double *v, size_t n, size_t limit)
 {
-	static struct og_buf alt;
+	static _Thread_local struct og_buf alt;
 	size_t cut, alt_cut;
 	uint64_t common = common_step(t, n);
 	int codec = TIMES_STEPS;
@@ -609,7 +609,7 @@ compress_steps(struct og_buf *raw, struct og_buf *frame, const int64_t *t,
 static void
 compress_times(struct times *tm, const int64_t *t, const double *v, size_t n)
 {
-	static struct og_buf raw, frame;
+	static _Thread_local struct og_buf raw, frame;
 	size_t cut;
 	int codec;
 
@@ -658,7 +658,7 @@ pack_chunk(struct og_buf *out, const struct times *tm, const int64_t *t,
     const double *v, size_t n, int codec, int scale, const struct og_grid *g,
     const struct og_decimal *d)
 {
-	static struct og_buf raw, frame;
+	static _Thread_local struct og_buf raw, frame;
 	unsigned char *h;
 	size_t cut[8], ncut, clen;
 
@@ -691,7 +691,7 @@ smaller(struct og_buf *out, size_t len, const struct times *tm,
     const int64_t *t, const double *v, size_t n, int codec,
     const struct og_grid *g, const struct og_decimal *d)
 {
-	static struct og_buf alt;
+	static _Thread_local struct og_buf alt;
 	size_t alen;
 
 	alt.len = 0;
@@ -714,7 +714,7 @@ void
 og_chunk_encode(struct og_buf *out, const int64_t *t, const double *v,
     size_t n)
 {
-	static struct times tm;
+	static _Thread_local struct times tm;
 	struct og_decimal d;
 	struct og_grid g;
 	size_t i, len;

@@ -28,10 +28,12 @@
 #define SAMPLE 256		/* values the step and prediction are chosen on */
 #define PREDICTIONS 3
 
-static int64_t ms[OG_CHUNK_POINTS];	/* M per value not nan; Q decoding */
-static int64_t rs[OG_CHUNK_POINTS];	/* R */
-static unsigned char off[OG_CHUNK_POINTS];	/* kept whole */
-static double kept[OG_CHUNK_POINTS];
+/* per thread: og-pack encodes on several */
+static _Thread_local int64_t ms[OG_CHUNK_POINTS];	/* M per value not
+							 * nan; Q decoding */
+static _Thread_local int64_t rs[OG_CHUNK_POINTS];	/* R */
+static _Thread_local unsigned char off[OG_CHUNK_POINTS];	/* kept whole */
+static _Thread_local double kept[OG_CHUNK_POINTS];
 
 /* M at e from t, x * 10^-e rounded, if M * 10^e gives x back. */
 static int
@@ -126,7 +128,7 @@ place(const double *v, size_t n, int e)
 static int
 exponent(const double *v, size_t n, size_t m, int *ep)
 {
-	static size_t hist[2 * OG_POW10_EXACT + 1];
+	static _Thread_local size_t hist[2 * OG_POW10_EXACT + 1];
 	size_t i, j, seen = 0, nofit = 0, exc = 0;
 	uint64_t bits, last = 0;
 	int p = NOFIT, e = ANY;

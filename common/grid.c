@@ -29,12 +29,14 @@ static const double factors[] = { 1, 60, 3600, 1000, 60000, 3600000 };
 #define NO_QUANTUM 255
 #define SAMPLE 1024
 
-/* per value of the chunk that is not nan */
-static int64_t xs[OG_CHUNK_POINTS];	/* X; when decoding also D or whole */
-static uint64_t nums[OG_CHUNK_POINTS], dens[OG_CHUNK_POINTS];
-static int64_t resid[OG_CHUNK_POINTS];
-static unsigned char off[OG_CHUNK_POINTS];	/* kept whole */
-static double kept[OG_CHUNK_POINTS];
+/* per value of the chunk that is not nan, per thread: og-pack encodes
+ * on several */
+static _Thread_local int64_t xs[OG_CHUNK_POINTS];	/* X; when decoding
+							 * also D or whole */
+static _Thread_local uint64_t nums[OG_CHUNK_POINTS], dens[OG_CHUNK_POINTS];
+static _Thread_local int64_t resid[OG_CHUNK_POINTS];
+static _Thread_local unsigned char off[OG_CHUNK_POINTS];	/* kept whole */
+static _Thread_local double kept[OG_CHUNK_POINTS];
 
 static double
 grid_value(const struct og_grid *g, int64_t x)

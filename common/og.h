@@ -467,6 +467,25 @@ void og_store_commit(struct og_store *s, struct og_keyfile **f, size_t n);
 uint64_t og_keyfile_scan(struct og_store *s, struct og_keyfile *f);
 void og_keyfile_rewrite(struct og_store *s, struct og_keyfile *f);
 
+/* pool.c: chunks encoded on n worker threads.  The caller fills the job
+ * og_pool_slot gives (NULL while all are taken) and submits it; og_pool_head
+ * gives back the oldest once encoded (waiting for it if wait is set), and
+ * og_pool_pop frees it: jobs come back in the order they were given. */
+struct og_job {
+	int64_t t[OG_CHUNK_POINTS];
+	double v[OG_CHUNK_POINTS];
+	size_t n;
+	struct og_buf out;	/* the chunk */
+	void *owner;		/* the caller's */
+	int state;
+};
+struct og_pool;
+struct og_pool *og_pool_new(int n);
+struct og_job *og_pool_slot(struct og_pool *pool);
+void og_pool_submit(struct og_pool *pool, struct og_job *j);
+struct og_job *og_pool_head(struct og_pool *pool, int wait);
+void og_pool_pop(struct og_pool *pool);
+
 /* packer.c: a pack session.  og_pack_begin opens STORE to write (creating
  * it if missing); og_pack_add buffers a record, the last of a key's
  * records at one time winning; og_pack_commit merges all into the keys'
@@ -484,6 +503,7 @@ struct og_pack {
 	size_t nkeys, buffered;
 	struct og_table table;	/* of keys */
 	int open, committing, damaged;
+	int threads;		/* encoding chunks; set after og_pack_begin */
 };
 void og_pack_begin(struct og_pack *p, const char *path);
 void og_pack_add(struct og_pack *p, const struct og_record *r);

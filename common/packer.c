@@ -7,7 +7,13 @@
  * one at the same time), written as new chunks at the end of the data file
  * and swapped into the key's index.  Nothing already committed is
  * overwritten; the replaced chunks become dead bytes until the data file
- * is compacted at commit. */
+ * is compacted at commit.
+ *
+ * With threads, a full chunk of new records that follows all of a key's
+ * chunks is encoded by the pool (pool.c) while the records after it are
+ * read; the chunks are written as they come back, in order, so the store
+ * is the same as without.  Any other change to a key waits for its
+ * chunks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +30,9 @@ struct og_packkey {
 	int damaged, sorted;
 	uintmax_t merged;	/* records written to its data file */
 	uintmax_t dropped;	/* records not stored: the key is damaged */
+	size_t pending;		/* its chunks in the pool */
+	int64_t tail_tmax;	/* of the last of them */
+	size_t tail_count;
 	int64_t *t;
 	double *v;
 	size_t n, cap;
@@ -39,11 +48,27 @@ struct merge_out {
 	size_t n;
 };
 
+static struct og_pool *pool;	/* of the process, once a session has threads */
+enum { NOWAIT, HEAD, ALL };
+
+/* Appends the encoded chunk of the n records at t to k's open data file,
+ * and says where it went in r. */
+static void
+append(struct og_store *s, struct og_packkey *k, const struct og_buf *chunk,
+    const int64_t *t, size_t n, struct og_chunkref *r)
+{
+	r->offset = og_keyfile_append(s, &k->f, chunk->data, chunk->len);
+	r->length = (uint32_t)chunk->len;
+	r->count = (uint32_t)n;
+	r->tmin = t[0];
+	r->tmax = t[n - 1];
+	r->crc = og_get_le32((unsigned char *)chunk->data + 36);
+}
+
 static void
 emit(struct merge_out *o)
 {
 	static struct og_buf encoded;
-	struct og_chunkref *r;
 
 	if (o->n == 0)
 		return;
@@ -53,14 +78,7 @@ emit(struct merge_out *o)
 		o->cap = o->cap ? o->cap * 2 : 16;
 		o->refs = og_reallocarray(o->refs, o->cap, sizeof *o->refs);
 	}
-	r = &o->refs[o->nrefs++];
-	r->offset = og_keyfile_append(o->s, &o->k->f, encoded.data,
-	    encoded.len);
-	r->length = (uint32_t)encoded.len;
-	r->count = (uint32_t)o->n;
-	r->tmin = o->t[0];
-	r->tmax = o->t[o->n - 1];
-	r->crc = og_get_le32((unsigned char *)encoded.data + 36);
+	append(o->s, o->k, &encoded, o->t, o->n, &o->refs[o->nrefs++]);
 	o->n = 0;
 }
 
@@ -73,21 +91,22 @@ put(struct merge_out *o, int64_t t, double v)
 		emit(o);
 }
 
-/* Puts chunks [a, b) of k's index in place of the chunks out wrote. */
+/* Puts chunks [a, b) of k's index in place of the n chunks refs. */
 static void
-swap_chunks(struct og_keymeta *m, size_t a, size_t b, struct merge_out *out)
+swap_chunks(struct og_keymeta *m, size_t a, size_t b,
+    const struct og_chunkref *refs, size_t n)
 {
 	size_t j, dropped = b - a;
 
-	if (m->nchunks - dropped + out->nrefs > m->cap) {
-		m->cap = m->nchunks - dropped + out->nrefs + m->cap / 2 + 8;
+	if (m->nchunks - dropped + n > m->cap) {
+		m->cap = m->nchunks - dropped + n + m->cap / 2 + 8;
 		m->chunks = og_reallocarray(m->chunks, m->cap, sizeof *m->chunks);
 	}
-	memmove(m->chunks + a + out->nrefs, m->chunks + b,
+	memmove(m->chunks + a + n, m->chunks + b,
 	    (m->nchunks - b) * sizeof *m->chunks);
-	for (j = 0; j < out->nrefs; j++)
-		m->chunks[a + j] = out->refs[j];
-	m->nchunks = m->nchunks - dropped + out->nrefs;
+	for (j = 0; j < n; j++)
+		m->chunks[a + j] = refs[j];
+	m->nchunks = m->nchunks - dropped + n;
 }
 
 /*
@@ -149,7 +168,7 @@ merge(struct og_store *s, struct og_packkey *k, const int64_t *t,
 	}
 	emit(&out);
 	og_keyfile_close_data(&k->f);
-	swap_chunks(m, a, b, &out);
+	swap_chunks(m, a, b, out.refs, out.nrefs);
 	m->dead += dead;
 	return NULL;
 }
@@ -256,6 +275,83 @@ lock(struct og_pack *p)
 			open_key(p, p->keys[i]);
 }
 
+/* Writes a chunk the pool encoded at the end of its key's chunks, unless
+ * the key was found damaged since. */
+static void
+append_job(struct og_pack *p, struct og_job *j)
+{
+	struct og_packkey *k = j->owner;
+	struct og_keymeta *m = &k->f.meta;
+	struct og_chunkref r;
+	char why[OG_STORE_WHY];
+
+	k->pending--;
+	if (k->damaged)
+		return;
+	if (og_keyfile_open_data(&p->store, &k->f, why, sizeof why)) {
+		damage(p, k, why);
+		return;
+	}
+	k->touched = 1;
+	append(&p->store, k, &j->out, j->t, j->n, &r);
+	og_keyfile_close_data(&k->f);
+	swap_chunks(m, m->nchunks, m->nchunks, &r, 1);
+}
+
+/* Writes the chunks the pool has encoded, in order: those done (NOWAIT),
+ * the oldest and those done after it (HEAD), or all (ALL). */
+static void
+reap(struct og_pack *p, int wait)
+{
+	struct og_job *j;
+
+	while (pool && (j = og_pool_head(pool, wait != NOWAIT))) {
+		append_job(p, j);
+		og_pool_pop(pool);
+		if (wait == HEAD)
+			wait = NOWAIT;
+	}
+}
+
+/* Whether k's n sorted records follow all of its chunks, written or in
+ * the pool, and those are full enough to be left as they are. */
+static int
+appends(struct og_packkey *k, size_t n)
+{
+	struct og_keymeta *m = &k->f.meta;
+	const struct og_chunkref *last = m->nchunks ? &m->chunks[m->nchunks -
+	    1] : NULL;
+
+	if (n > OG_CHUNK_POINTS)
+		return 0;
+	if (k->pending)
+		return k->tail_tmax < k->t[0] &&
+		    k->tail_count >= OG_CHUNK_POINTS / 2;
+	return !last || (last->tmax < k->t[0] &&
+	    last->count >= OG_CHUNK_POINTS / 2);
+}
+
+/* Gives k's n sorted records to the pool, as one chunk. */
+static void
+submit(struct og_pack *p, struct og_packkey *k, size_t n)
+{
+	struct og_job *j;
+
+	while (!(j = og_pool_slot(pool)))
+		reap(p, HEAD);
+	if (k->damaged)
+		return;
+	memcpy(j->t, k->t, n * sizeof *j->t);
+	memcpy(j->v, k->v, n * sizeof *j->v);
+	j->n = n;
+	j->owner = k;
+	k->pending++;
+	k->tail_tmax = k->t[n - 1];
+	k->tail_count = n;
+	og_pool_submit(pool, j);
+	reap(p, NOWAIT);
+}
+
 /* Adds a key's buffered records to its chunks and frees the buffer. */
 static void
 flush_key(struct og_pack *p, struct og_packkey *k)
@@ -269,10 +365,19 @@ flush_key(struct og_pack *p, struct og_packkey *k)
 	if (k->damaged)
 		return;
 	n = sort_unique(k->t, k->v, n, k->sorted);
-	if (merge(&p->store, k, k->t, k->v, n, why, sizeof why)) {
-		damage(p, k, why);
-		return;
+	if (p->threads > 1 && !pool)
+		pool = og_pool_new(p->threads);
+	if (p->threads > 1 && appends(k, n)) {
+		submit(p, k, n);
+	} else {
+		while (k->pending && !k->damaged)
+			reap(p, HEAD);
+		if (!k->damaged && merge(&p->store, k, k->t, k->v, n, why,
+		    sizeof why))
+			damage(p, k, why);
 	}
+	if (k->damaged)
+		return;
 	k->merged += k->n;
 	p->buffered -= k->n;
 	k->n = 0;
@@ -407,6 +512,7 @@ og_pack_commit(struct og_pack *p)
 
 	lock(p);
 	flush(p);
+	reap(p, ALL);
 	files = og_calloc(p->nkeys + 1, sizeof *files);
 	for (i = 0; i < p->nkeys; i++) {
 		struct og_packkey *k = p->keys[i];

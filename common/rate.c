@@ -792,7 +792,7 @@ int
 og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int model,
     int rho, size_t sample)
 {
-	static struct encoder enc[OG_RATE_RHOS];
+	static _Thread_local struct encoder enc[OG_RATE_RHOS];
 	size_t m = n < sample ? n : sample, best = SIZE_MAX, len[OG_RATE_RHOS];
 	int r, close = 0;
 
@@ -830,7 +830,7 @@ const char *
 og_rate_read(const unsigned char *p, size_t len, int64_t *t, size_t n,
     int model, int rho)
 {
-	static struct model md;
+	static _Thread_local struct model md;
 	struct rc c = { .range = UINT32_MAX, .p = p, .end = p + len };
 	int i;
 

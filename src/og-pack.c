@@ -11,10 +11,11 @@
 #include "og.h"
 
 static const char usage_text[] =
-    "usage: og-pack [-q] [-c SECONDS] STORE [FILE...]\n"
+    "usage: og-pack [-q] [-c SECONDS] [-j THREADS] STORE [FILE...]\n"
     "       og-pack -R STORE [KEY...]\n"
     "Add records (KEY TAB TIME TAB VALUE) from FILEs or stdin to STORE.\n"
     "  -c SECONDS  a stream: commit what was read at least every SECONDS\n"
+    "  -j THREADS  encode chunks on THREADS threads (default: one a CPU)\n"
     "  -R          repair STORE: keep every whole chunk, drop the rest\n"
     "  -q          quiet: no progress line on a terminal\n"
     "  -h  this help    -V  version\n";
@@ -23,9 +24,11 @@ static const char usage_text[] =
 #define STREAM_LINE_MAX (1 << 20)
 #define STREAM_BATCH_MAX (1 << 20)	/* records: memory stays bounded */
 
+#define THREADS_MAX 64
+
 static struct og_pack pack;
 static uintmax_t total;
-static int progress;
+static int progress, threads;
 
 /* og_die exits: what the pack wrote so far is taken back on the way out. */
 static void
@@ -44,13 +47,20 @@ add(void *ctx, struct og_record *r, const struct og_reader *rd)
 		    pack.nkeys);
 }
 
+static void
+begin(const char *store)
+{
+	og_pack_begin(&pack, store);
+	pack.threads = threads;
+}
+
 /* One batch: all of the input, or nothing of it. */
 static int
 pack_batch(const char *store, int argc, char **argv)
 {
 	int status;
 
-	og_pack_begin(&pack, store);
+	begin(store);
 	og_record_loop(argc, argv, add, NULL);
 	status = og_pack_commit(&pack);
 	if (progress && total >= (1 << 20))
@@ -163,7 +173,7 @@ stream_record(struct stream *st, char *line, size_t len)
 		og_die("%s:%ju: %s", st->name, st->lineno, err);
 	}
 	if (!pack.open)
-		og_pack_begin(&pack, store_path);
+		begin(store_path);
 	if (deadline == 0)
 		deadline = now_ms() + commit_ms;
 	og_pack_add(&pack, &r);
@@ -242,7 +252,7 @@ pack_stream(const char *store, int argc, char **argv)
 
 	catch_stops();
 	store_path = store;
-	og_pack_begin(&pack, store);
+	begin(store);
 	for (i = 0; i < (argc > 0 ? argc : 1) && !stopping; i++)
 		stream_input(argc > 0 ? argv[i] : NULL);
 	commit_stream();
@@ -262,13 +272,28 @@ seconds_option(const char *arg)
 	return (int)n;
 }
 
+static int
+threads_option(const char *arg)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || n < 1 || n > THREADS_MAX)
+		og_usage_error("bad -j '%s': threads, 1 to %d", arg, THREADS_MAX);
+	return (int)n;
+}
+
 int
 main(int argc, char *argv[])
 {
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, quiet = 0, repair = 0, seconds = 0;
 
 	og_setprog(argv[0]);
-	while ((c = getopt_long(argc, argv, "c:hqRV",
+	threads = cpus < 1 ? 1 : cpus > THREADS_MAX ? THREADS_MAX : (int)cpus;
+	while ((c = getopt_long(argc, argv, "c:hj:qRV",
 	    og_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -276,6 +301,9 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			og_usage(usage_text, 0);
+		case 'j':
+			threads = threads_option(optarg);
+			break;
 		case 'q':
 			quiet = 1;
 			break;
