@@ -10,8 +10,8 @@
  * pulse.  A step outside the prediction is a pulse early or late (it is
  * left out of the polygon, and taken back if the next one shows it was
  * not) or a change of rate (the polygon is rebuilt from the recent
- * pulses that agree, or is the rate before the last, as a fridge or a
- * kettle switches back).  With noise the polygon is widened a little each
+ * pulses that agree, or is a rate remembered, as a fridge or a kettle
+ * switches back).  With noise the polygon is widened a little each
  * pulse (rho).  All of it is integer arithmetic in 2^-20 s, so that any
  * machine decodes what another encoded.  The layout is in og-pack(1).
  */
@@ -25,13 +25,14 @@
 #define PMAX 16
 #define MIN_AREA2 (INT64_C(1) << 8)	/* twice the least area, 2^-32 s^2 */
 #define NB 16				/* buckets of the likeliest share */
-#define NCACHE 4			/* rates remembered */
+#define NCACHE 8			/* rates remembered: 4 before model 2 */
 #define REBUILD 8			/* pulses a rebuilt polygon looks back */
 #define PROB_BITS 15
 #define PROB_ONE (1 << PROB_BITS)
 #define PROB_MIN 16
 #define ADAPT_LIMIT 30
 #define CLOSE 115		/* percent: rhos this close are all coded */
+#define SWITCH (2 * ONE)	/* a step from a rate to one remembered */
 
 /* The rho of each id, in thousandths: 3% suits power with noise. */
 static const int64_t rhos[] = { 0, 30 };
@@ -442,12 +443,13 @@ struct view {
 #define KMAX 255		/* k * T must not overflow */
 
 struct model {
-	struct prob first[4][NB + 1][16], inside[4], dir[4][2], other[4][8];
+	struct prob first[5][NB + 1][16], inside[5], dir[5][2], other[5][8];
 	struct numprob miss[2][2], raw;
 	struct poly slot[3];
 	struct view a, prev;	/* prev: a as if the last pulse were not */
 	int64_t cache_lo[NCACHE], cache_hi[NCACHE];
 	int ncache, misses, age, hist, valid;
+	int near;		/* the last miss was a second off a sure step */
 	int version;		/* of the model's bit stream: OG_RATE_MODELS */
 	int64_t rho;
 };
@@ -514,7 +516,8 @@ static uint64_t
 step(struct rc *c, struct model *md, const struct guess *g, uint64_t s,
     int *kind)
 {
-	int st = md->misses ? (md->misses > 1 ? 2 : 1) : md->age < 4 ? 3 : 0;
+	int st = md->misses ? (md->misses > 1 ? 2 : md->near ? 4 : 1) :
+	    md->age < 4 ? 3 : 0;
 	int enc = c->out != NULL, below, in;
 	uint64_t m = (uint64_t)g->m, lo = (uint64_t)g->lo, hi = (uint64_t)g->hi;
 	uint64_t d, room, k;
@@ -613,24 +616,58 @@ view_advance(struct model *md, const struct view *v, struct view *to,
 	return 1;
 }
 
-/* Remembers the rate of a, as a range of T. */
+/* Remembers the rate of a, as a range of T.  From model 2 on, a rate
+ * that overlaps the last one remembered takes its place, so that pulses
+ * early or late do not push the rates before it out. */
 static void
 remember(struct model *md)
 {
 	const struct poly *p = &md->slot[md->a.slot];
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
-	int i;
+	int i, n = md->version > 1 ? NCACHE : 4;
 
-	for (i = NCACHE - 1; i > 0; i--) {
-		md->cache_lo[i] = md->cache_lo[i - 1];
-		md->cache_hi[i] = md->cache_hi[i - 1];
-	}
 	for (i = 0; i < p->n; i++) {
 		lo = p->T[i] < lo ? p->T[i] : lo;
 		hi = p->T[i] > hi ? p->T[i] : hi;
 	}
+	if (md->version > 1 && md->ncache > 0 && lo <= md->cache_hi[0] &&
+	    hi >= md->cache_lo[0]) {
+		md->cache_lo[0] = lo, md->cache_hi[0] = hi;
+		return;
+	}
+	for (i = n - 1; i > 0; i--) {
+		md->cache_lo[i] = md->cache_lo[i - 1];
+		md->cache_hi[i] = md->cache_hi[i - 1];
+	}
 	md->cache_lo[0] = lo, md->cache_hi[0] = hi;
-	md->ncache += md->ncache < NCACHE;
+	md->ncache += md->ncache < n;
+}
+
+/*
+ * The remembered rate a pulse s seconds on, g->m likeliest, may have
+ * switched to, or -1: from the from-th on (1 where the rate now was just
+ * remembered), the first that is slower for a pulse late, faster for one
+ * early, and within SWITCH of s, which lies between the rate before and
+ * the rate after.  Before model 2, the rate before the last.
+ */
+static int
+recall(const struct model *md, int from, uint64_t s, const struct guess *g)
+{
+	const struct poly *p = &md->slot[md->a.slot];
+	int64_t now = INT64_MIN, x = (int64_t)s * ONE;
+	int i;
+
+	if (md->version < 2)
+		return md->ncache > 1 ? 1 : -1;
+	for (i = 0; i < p->n; i++)
+		now = p->T[i] > now ? p->T[i] : now;
+	for (i = from; i < md->ncache; i++) {
+		if (s > (uint64_t)g->m ? md->cache_hi[i] > now &&
+		    md->cache_hi[i] >= x - SWITCH : md->cache_hi[i] <= now &&
+		    md->cache_lo[i] <= x + SWITCH)
+			return i;
+	}
+	return -1;
 }
 
 /* The pulse of step s left out: a as it was, one pulse on. */
@@ -648,6 +685,7 @@ learn(struct model *md, const int64_t *t, size_t k, uint64_t s, int kind,
 {
 	struct view b, q = md->a;
 	int64_t lo, hi;
+	int kept, i;
 
 	md->hist = (md->hist << 2 | kind) & 15;
 	if (s > (uint64_t)STEP_MAX) {
@@ -673,13 +711,16 @@ learn(struct model *md, const int64_t *t, size_t k, uint64_t s, int kind,
 		return;
 	}
 	md->prev = q;
-	if (++md->misses == 1 && md->age >= 4)
+	md->near = md->version > 1 && g->lo == g->hi &&
+	    s + 1 >= (uint64_t)g->m && s <= (uint64_t)g->m + 1;
+	kept = ++md->misses == 1 && md->age >= 4;
+	if (kept)
 		remember(md);
 	if (md->misses == 1 && (s > (uint64_t)g->m + 1 ||
-	    s + 1 < (uint64_t)g->m) && md->ncache > 1) {
+	    s + 1 < (uint64_t)g->m) && (i = recall(md, kept, s, g)) >= 0) {
 		struct poly *r = spare(md);
 
-		poly_rect(r, md->cache_lo[1], md->cache_hi[1]);
+		poly_rect(r, md->cache_lo[i], md->cache_hi[i]);
 		fresh(md, &md->a, r);
 		md->age = 0;
 	} else if (md->misses == 1) {
