@@ -33,6 +33,10 @@
 #define ADAPT_LIMIT 30
 #define CLOSE 115		/* percent: rhos this close are all coded */
 #define SWITCH (2 * ONE)	/* a step from a rate to one remembered */
+#define FIT 4			/* pulses back a miss of a second must fit */
+#define FIT_JITTER 16		/* the same where pulses are early or late */
+#define JITTER 8		/* jitter at which FIT_JITTER holds */
+#define JITTER_MAX 16
 
 /* The rho of each id, in thousandths: 3% suits power with noise. */
 static const int64_t rhos[] = { 0, 30 };
@@ -423,6 +427,27 @@ poly_rebuild(struct poly *p, const int64_t *t, size_t k)
 	}
 }
 
+/* The polygon of pulse k and the back pulses before it, if all agree. */
+static int
+poly_fit(struct poly *p, const int64_t *t, size_t k, size_t back)
+{
+	struct poly work[2];
+	size_t j;
+
+	if (k < back || (uint64_t)t[k] - (uint64_t)t[k - back] >
+	    (uint64_t)back * STEP_MAX)
+		return 0;
+	poly_init(p, (int64_t)(t[k] - t[k - 1]));
+	for (j = k - 1; j-- > k - back;) {
+		poly_copy(&work[0], p);
+		if (!poly_strip(&work[0], &work[1], -(int64_t)(k - j),
+		    -(int64_t)((uint64_t)t[k] - (uint64_t)t[j]) * ONE))
+			return 0;
+		poly_copy(p, &work[0]);
+	}
+	return 1;
+}
+
 static int64_t
 floor_div(int64_t a, int64_t b)
 {
@@ -450,6 +475,8 @@ struct model {
 	int64_t cache_lo[NCACHE], cache_hi[NCACHE];
 	int ncache, misses, age, hist, valid;
 	int near;		/* the last miss was a second off a sure step */
+	int after;		/* the last miss was: 1 fitted, 2 left out */
+	int jitter;		/* how often a miss was early or late, not a rate */
 	int version;		/* of the model's bit stream: OG_RATE_MODELS */
 	int64_t rho;
 };
@@ -684,16 +711,23 @@ learn(struct model *md, const int64_t *t, size_t k, uint64_t s, int kind,
     const struct guess *g)
 {
 	struct view b, q = md->a;
+	struct poly *r;
 	int64_t lo, hi;
-	int kept, i;
+	int kept, i, after = md->after;
 
 	md->hist = (md->hist << 2 | kind) & 15;
+	md->after = 0;
 	if (s > (uint64_t)STEP_MAX) {
 		md->valid = 0;
 		return;
 	}
 	skip(&q, (int64_t)s);
 	if (view_advance(md, &md->a, &b, g->ylo, g->yhi, (int64_t)s)) {
+		/* a miss fitted was a new rate; one left out, early or late */
+		if (after == 1 && md->jitter > 0)
+			md->jitter--;
+		else if (after == 2 && md->jitter < JITTER_MAX)
+			md->jitter++;
 		md->prev = q;
 		md->a = b;
 		md->misses = 0;
@@ -705,30 +739,43 @@ learn(struct model *md, const int64_t *t, size_t k, uint64_t s, int kind,
 	if (md->prev.k < KMAX && view_advance(md, &md->prev, &b, lo, hi,
 	    (int64_t)s)) {
 		skip(&md->prev, (int64_t)s);
+		if (after == 1 && md->jitter < JITTER_MAX)
+			md->jitter++;
 		md->a = b;
 		md->misses = 0;
 		md->age++;
 		return;
 	}
+	if (after == 2 && md->jitter > 0)
+		md->jitter--;
 	md->prev = q;
 	md->near = md->version > 1 && g->lo == g->hi &&
 	    s + 1 >= (uint64_t)g->m && s <= (uint64_t)g->m + 1;
 	kept = ++md->misses == 1 && md->age >= 4;
 	if (kept)
 		remember(md);
+	/* a second off a sure step that fits the pulses before: the rate
+	 * was a little off, and the polygon before, left as prev, is taken
+	 * back if the next pulse says otherwise */
+	if (md->near && md->misses == 1 && poly_fit(r = spare(md), t, k,
+	    md->jitter >= JITTER ? FIT_JITTER : FIT)) {
+		fresh(md, &md->a, r);
+		md->misses = 0;
+		md->after = 1;
+		return;
+	}
 	if (md->misses == 1 && (s > (uint64_t)g->m + 1 ||
 	    s + 1 < (uint64_t)g->m) && (i = recall(md, kept, s, g)) >= 0) {
-		struct poly *r = spare(md);
-
+		r = spare(md);
 		poly_rect(r, md->cache_lo[i], md->cache_hi[i]);
 		fresh(md, &md->a, r);
 		md->age = 0;
 	} else if (md->misses == 1) {
 		/* this pulse may be early or late: left out */
 		md->a = q;
+		md->after = md->near ? 2 : 0;
 	} else {
-		struct poly *r = spare(md);
-
+		r = spare(md);
 		poly_rebuild(r, t, k);
 		fresh(md, &md->a, r);
 		md->prev = md->a;
