@@ -31,7 +31,7 @@
 #define PROB_ONE (1 << PROB_BITS)
 #define PROB_MIN 16
 #define ADAPT_LIMIT 30
-#define CLOSE 115		/* percent: rhos this close are all coded */
+#define CLOSE 102		/* percent: rhos this close are all coded */
 #define SWITCH (2 * ONE)	/* a step from a rate to one remembered */
 #define FIT 4			/* pulses back a miss of a second must fit */
 #define FIT_JITTER 16		/* the same where pulses are early or late */
