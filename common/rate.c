@@ -770,8 +770,10 @@ learn(struct model *md, const int64_t *t, size_t k, uint64_t s, int kind,
 		poly_rect(r, md->cache_lo[i], md->cache_hi[i]);
 		fresh(md, &md->a, r);
 		md->age = 0;
-	} else if (md->misses == 1) {
-		/* this pulse may be early or late: left out */
+	} else if (md->misses == 1 || (md->near && after == 2 &&
+	    md->jitter >= JITTER && md->misses == 2)) {
+		/* this pulse may be early or late: left out; where pulses
+		 * are, the second of two in a row too */
 		md->a = q;
 		md->after = md->near ? 2 : 0;
 	} else {
