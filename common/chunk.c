@@ -29,7 +29,7 @@ struct chunk_info {
 
 enum {
 	TIMES_STEP_CHANGES = 0, TIMES_STEPS = 1, TIMES_GAPS = 2, TIMES_RATE = 3,
-	TIMES_RATE_4 = 4
+	TIMES_RATE_4 = 4, TIMES_RATE_5 = 5
 };
 enum {
 	VALUES_PLANES = 0, VALUES_DECIMAL = 1, VALUES_DECIMAL_DELTA = 2,
@@ -484,9 +484,10 @@ static const struct times_codec times_codecs[] = {
 	[TIMES_STEP_CHANGES] = { 1, 1, write_steps, read_steps },
 	[TIMES_STEPS] = { 2, 0, write_steps, read_steps },
 	[TIMES_GAPS] = { 2, 0, write_gaps, read_gaps },
-	/* the first rate model: read, no longer written */
+	/* the rate models before the last: read, no longer written */
 	[TIMES_RATE] = { 3, 0, NULL, read_rate },
-	[TIMES_RATE_4] = { 4, 1, write_rate, read_rate },
+	[TIMES_RATE_4] = { 4, 1, NULL, read_rate },
+	[TIMES_RATE_5] = { 5, 2, write_rate, read_rate },
 };
 #define NTIMES (sizeof times_codecs / sizeof times_codecs[0])
 
@@ -620,8 +621,8 @@ compress_times(struct times *tm, const int64_t *t, const double *v, size_t n)
 		    NULL, 0);
 		return;
 	}
-	tm->codec = TIMES_RATE_4;
-	if (write_times(&tm->raw, TIMES_RATE_4, -1, 0, t, v, n, &cut) == 0) {
+	tm->codec = TIMES_RATE_5;
+	if (write_times(&tm->raw, TIMES_RATE_5, -1, 0, t, v, n, &cut) == 0) {
 		compress_frame(&tm->frame, RAW_LEVEL, tm->raw.data,
 		    tm->raw.len, NULL, 0);
 	} else {

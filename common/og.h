@@ -313,7 +313,7 @@ og_varint_len(uint64_t v)
 }
 
 /* chunk.c: a compressed run of up to OG_CHUNK_POINTS records of one key. */
-#define OG_CHUNK_VERSION 4
+#define OG_CHUNK_VERSION 5
 #define OG_CHUNK_HEADER 40
 #define OG_CHUNK_POINTS 16384
 void og_chunk_encode(struct og_buf *out, const int64_t *t, const double *v,
@@ -333,7 +333,7 @@ uint32_t og_chunk_crc(const unsigned char *c, size_t len);
  * times, and returns the rho; og_rate_read reads the len bytes at p back
  * into t[1] to t[n - 1], t[0] given, and returns NULL or what is wrong. */
 #define OG_RATE_RHOS 2
-#define OG_RATE_MODELS 2
+#define OG_RATE_MODELS 3
 int og_rate_write(struct og_buf *b, const int64_t *t, size_t n, int model,
     int rho, size_t sample);
 const char *og_rate_read(const unsigned char *p, size_t len, int64_t *t,

@@ -10,8 +10,8 @@
  * pulse.  A step outside the prediction is a pulse early or late (it is
  * left out of the polygon, and taken back if the next one shows it was
  * not) or a change of rate (the polygon is rebuilt from the recent
- * pulses that agree, or is the rate before the last, as a fridge or a
- * kettle switches back).  With noise the polygon is widened a little each
+ * pulses that agree, or is a rate remembered, as a fridge or a kettle
+ * switches back).  With noise the polygon is widened a little each
  * pulse (rho).  All of it is integer arithmetic in 2^-20 s, so that any
  * machine decodes what another encoded.  The layout is in og-pack(1).
  */
@@ -25,13 +25,18 @@
 #define PMAX 16
 #define MIN_AREA2 (INT64_C(1) << 8)	/* twice the least area, 2^-32 s^2 */
 #define NB 16				/* buckets of the likeliest share */
-#define NCACHE 4			/* rates remembered */
+#define NCACHE 8			/* rates remembered: 4 before model 2 */
 #define REBUILD 8			/* pulses a rebuilt polygon looks back */
 #define PROB_BITS 15
 #define PROB_ONE (1 << PROB_BITS)
 #define PROB_MIN 16
 #define ADAPT_LIMIT 30
-#define CLOSE 115		/* percent: rhos this close are all coded */
+#define CLOSE 102		/* percent: rhos this close are all coded */
+#define SWITCH (2 * ONE)	/* a step from a rate to one remembered */
+#define FIT 4			/* pulses back a miss of a second must fit */
+#define FIT_JITTER 16		/* the same where pulses are early or late */
+#define JITTER 8		/* jitter at which FIT_JITTER holds */
+#define JITTER_MAX 16
 
 /* The rho of each id, in thousandths: 3% suits power with noise. */
 static const int64_t rhos[] = { 0, 30 };
@@ -422,6 +427,27 @@ poly_rebuild(struct poly *p, const int64_t *t, size_t k)
 	}
 }
 
+/* The polygon of pulse k and the back pulses before it, if all agree. */
+static int
+poly_fit(struct poly *p, const int64_t *t, size_t k, size_t back)
+{
+	struct poly work[2];
+	size_t j;
+
+	if (k < back || (uint64_t)t[k] - (uint64_t)t[k - back] >
+	    (uint64_t)back * STEP_MAX)
+		return 0;
+	poly_init(p, (int64_t)(t[k] - t[k - 1]));
+	for (j = k - 1; j-- > k - back;) {
+		poly_copy(&work[0], p);
+		if (!poly_strip(&work[0], &work[1], -(int64_t)(k - j),
+		    -(int64_t)((uint64_t)t[k] - (uint64_t)t[j]) * ONE))
+			return 0;
+		poly_copy(p, &work[0]);
+	}
+	return 1;
+}
+
 static int64_t
 floor_div(int64_t a, int64_t b)
 {
@@ -442,12 +468,15 @@ struct view {
 #define KMAX 255		/* k * T must not overflow */
 
 struct model {
-	struct prob first[4][NB + 1][16], inside[4], dir[4][2], other[4][8];
+	struct prob first[5][NB + 1][16], inside[5], dir[5][2], other[5][8];
 	struct numprob miss[2][2], raw;
 	struct poly slot[3];
 	struct view a, prev;	/* prev: a as if the last pulse were not */
 	int64_t cache_lo[NCACHE], cache_hi[NCACHE];
 	int ncache, misses, age, hist, valid;
+	int near;		/* the last miss was a second off a sure step */
+	int after;		/* the last miss was: 1 fitted, 2 left out */
+	int jitter;		/* how often a miss was early or late, not a rate */
 	int version;		/* of the model's bit stream: OG_RATE_MODELS */
 	int64_t rho;
 };
@@ -514,7 +543,8 @@ static uint64_t
 step(struct rc *c, struct model *md, const struct guess *g, uint64_t s,
     int *kind)
 {
-	int st = md->misses ? (md->misses > 1 ? 2 : 1) : md->age < 4 ? 3 : 0;
+	int st = md->misses ? (md->misses > 1 ? 2 : md->near ? 4 : 1) :
+	    md->age < 4 ? 3 : 0;
 	int enc = c->out != NULL, below, in;
 	uint64_t m = (uint64_t)g->m, lo = (uint64_t)g->lo, hi = (uint64_t)g->hi;
 	uint64_t d, room, k;
@@ -613,24 +643,58 @@ view_advance(struct model *md, const struct view *v, struct view *to,
 	return 1;
 }
 
-/* Remembers the rate of a, as a range of T. */
+/* Remembers the rate of a, as a range of T.  From model 2 on, a rate
+ * that overlaps the last one remembered takes its place, so that pulses
+ * early or late do not push the rates before it out. */
 static void
 remember(struct model *md)
 {
 	const struct poly *p = &md->slot[md->a.slot];
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
-	int i;
+	int i, n = md->version > 1 ? NCACHE : 4;
 
-	for (i = NCACHE - 1; i > 0; i--) {
-		md->cache_lo[i] = md->cache_lo[i - 1];
-		md->cache_hi[i] = md->cache_hi[i - 1];
-	}
 	for (i = 0; i < p->n; i++) {
 		lo = p->T[i] < lo ? p->T[i] : lo;
 		hi = p->T[i] > hi ? p->T[i] : hi;
 	}
+	if (md->version > 1 && md->ncache > 0 && lo <= md->cache_hi[0] &&
+	    hi >= md->cache_lo[0]) {
+		md->cache_lo[0] = lo, md->cache_hi[0] = hi;
+		return;
+	}
+	for (i = n - 1; i > 0; i--) {
+		md->cache_lo[i] = md->cache_lo[i - 1];
+		md->cache_hi[i] = md->cache_hi[i - 1];
+	}
 	md->cache_lo[0] = lo, md->cache_hi[0] = hi;
-	md->ncache += md->ncache < NCACHE;
+	md->ncache += md->ncache < n;
+}
+
+/*
+ * The remembered rate a pulse s seconds on, g->m likeliest, may have
+ * switched to, or -1: from the from-th on (1 where the rate now was just
+ * remembered), the first that is slower for a pulse late, faster for one
+ * early, and within SWITCH of s, which lies between the rate before and
+ * the rate after.  Before model 2, the rate before the last.
+ */
+static int
+recall(const struct model *md, int from, uint64_t s, const struct guess *g)
+{
+	const struct poly *p = &md->slot[md->a.slot];
+	int64_t now = INT64_MIN, x = (int64_t)s * ONE;
+	int i;
+
+	if (md->version < 2)
+		return md->ncache > 1 ? 1 : -1;
+	for (i = 0; i < p->n; i++)
+		now = p->T[i] > now ? p->T[i] : now;
+	for (i = from; i < md->ncache; i++) {
+		if (s > (uint64_t)g->m ? md->cache_hi[i] > now &&
+		    md->cache_hi[i] >= x - SWITCH : md->cache_hi[i] <= now &&
+		    md->cache_lo[i] <= x + SWITCH)
+			return i;
+	}
+	return -1;
 }
 
 /* The pulse of step s left out: a as it was, one pulse on. */
@@ -647,15 +711,23 @@ learn(struct model *md, const int64_t *t, size_t k, uint64_t s, int kind,
     const struct guess *g)
 {
 	struct view b, q = md->a;
+	struct poly *r;
 	int64_t lo, hi;
+	int kept, i, after = md->after;
 
 	md->hist = (md->hist << 2 | kind) & 15;
+	md->after = 0;
 	if (s > (uint64_t)STEP_MAX) {
 		md->valid = 0;
 		return;
 	}
 	skip(&q, (int64_t)s);
 	if (view_advance(md, &md->a, &b, g->ylo, g->yhi, (int64_t)s)) {
+		/* a miss fitted was a new rate; one left out, early or late */
+		if (after == 1 && md->jitter > 0)
+			md->jitter--;
+		else if (after == 2 && md->jitter < JITTER_MAX)
+			md->jitter++;
 		md->prev = q;
 		md->a = b;
 		md->misses = 0;
@@ -667,27 +739,45 @@ learn(struct model *md, const int64_t *t, size_t k, uint64_t s, int kind,
 	if (md->prev.k < KMAX && view_advance(md, &md->prev, &b, lo, hi,
 	    (int64_t)s)) {
 		skip(&md->prev, (int64_t)s);
+		if (after == 1 && md->jitter < JITTER_MAX)
+			md->jitter++;
 		md->a = b;
 		md->misses = 0;
 		md->age++;
 		return;
 	}
+	if (after == 2 && md->jitter > 0)
+		md->jitter--;
 	md->prev = q;
-	if (++md->misses == 1 && md->age >= 4)
+	md->near = md->version > 1 && g->lo == g->hi &&
+	    s + 1 >= (uint64_t)g->m && s <= (uint64_t)g->m + 1;
+	kept = ++md->misses == 1 && md->age >= 4;
+	if (kept)
 		remember(md);
+	/* a second off a sure step that fits the pulses before: the rate
+	 * was a little off, and the polygon before, left as prev, is taken
+	 * back if the next pulse says otherwise */
+	if (md->near && md->misses == 1 && poly_fit(r = spare(md), t, k,
+	    md->jitter >= JITTER ? FIT_JITTER : FIT)) {
+		fresh(md, &md->a, r);
+		md->misses = 0;
+		md->after = 1;
+		return;
+	}
 	if (md->misses == 1 && (s > (uint64_t)g->m + 1 ||
-	    s + 1 < (uint64_t)g->m) && md->ncache > 1) {
-		struct poly *r = spare(md);
-
-		poly_rect(r, md->cache_lo[1], md->cache_hi[1]);
+	    s + 1 < (uint64_t)g->m) && (i = recall(md, kept, s, g)) >= 0) {
+		r = spare(md);
+		poly_rect(r, md->cache_lo[i], md->cache_hi[i]);
 		fresh(md, &md->a, r);
 		md->age = 0;
-	} else if (md->misses == 1) {
-		/* this pulse may be early or late: left out */
+	} else if (md->misses == 1 || (md->near && after == 2 &&
+	    md->jitter >= JITTER && md->misses == 2)) {
+		/* this pulse may be early or late: left out; where pulses
+		 * are, the second of two in a row too */
 		md->a = q;
+		md->after = md->near ? 2 : 0;
 	} else {
-		struct poly *r = spare(md);
-
+		r = spare(md);
 		poly_rebuild(r, t, k);
 		fresh(md, &md->a, r);
 		md->prev = md->a;
