@@ -259,29 +259,18 @@ pack_stream(const char *store, int argc, char **argv)
 	return stream_status;
 }
 
+/* A whole number of 1 to max for option -opt, what it counts named in
+ * the error. */
 static int
-seconds_option(const char *arg)
+count_option(const char *arg, int opt, const char *what, long max)
 {
 	char *end;
 	long n;
 
 	errno = 0;
 	n = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || n < 1 || n > 86400)
-		og_usage_error("bad -c '%s': seconds, 1 to 86400", arg);
-	return (int)n;
-}
-
-static int
-threads_option(const char *arg)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || n < 1 || n > THREADS_MAX)
-		og_usage_error("bad -j '%s': threads, 1 to %d", arg, THREADS_MAX);
+	if (errno || end == arg || *end || n < 1 || n > max)
+		og_usage_error("bad -%c '%s': %s, 1 to %ld", opt, arg, what, max);
 	return (int)n;
 }
 
@@ -297,12 +286,12 @@ main(int argc, char *argv[])
 	    og_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			seconds = seconds_option(optarg);
+			seconds = count_option(optarg, c, "seconds", 86400);
 			break;
 		case 'h':
 			og_usage(usage_text, 0);
 		case 'j':
-			threads = threads_option(optarg);
+			threads = count_option(optarg, c, "threads", THREADS_MAX);
 			break;
 		case 'q':
 			quiet = 1;
