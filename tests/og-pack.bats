@@ -1033,21 +1033,23 @@ until_seen() {
 	    sed '/\./!s/$/.0/')
 }
 
-@test "-j: bad -j values are usage errors" {
-	for v in 0 -1 x 65 1.5 ''; do
-		run --separate-stderr og-pack -j "$v" st </dev/null
-		[ "$status" -eq 2 ] || { echo "-j '$v': $status"; return 1; }
-		assert_equal "$stderr" "og-pack: bad -j '$v': threads, 1 to 64"
+# bad_counts OPT WHAT MAX: bad values of -OPT, a count of WHAT from 1 to
+# MAX, are usage errors that say so
+bad_counts() {
+	for v in 0 -1 x $(($3 + 1)) 1.5 ''; do
+		run --separate-stderr og-pack -$1 "$v" st </dev/null
+		[ "$status" -eq 2 ] || { echo "-$1 '$v': $status"; return 1; }
+		assert_equal "$stderr" "og-pack: bad -$1 '$v': $2, 1 to $3"
 	done
 	[ ! -e st ]
 }
 
+@test "-j: bad -j values are usage errors" {
+	bad_counts j threads 64
+}
+
 @test "-c: bad -c values are usage errors; -c and -R do not combine" {
-	for v in 0 -1 x 86401 1.5 ''; do
-		run --separate-stderr og-pack -c "$v" st </dev/null
-		[ "$status" -eq 2 ] || { echo "-c '$v': $status"; return 1; }
-		assert_equal "$stderr" "og-pack: bad -c '$v': seconds, 1 to 86400"
-	done
+	bad_counts c seconds 86400
 	run --separate-stderr og-pack -c 1 -R st
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == "usage: og-pack "* ]]
